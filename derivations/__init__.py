@@ -1,0 +1,1 @@
+"""derivations package of attnlab."""
