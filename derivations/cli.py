@@ -1,0 +1,53 @@
+"""`python -m derivations`: the audit of every claim of the answer sheet."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .claims import REGISTRY, audit
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """User mistakes end in one line on stderr and exit status 2, never a usage dump or traceback."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse's API
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="derivations",
+        description="Decide every claim of the answer sheet (../shared/seed/CLAIMS.md) by SymPy proof. "
+        "With no command, prints the audit table.",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
+    run = sub.add_parser("audit", help="decide the claims and print a table (or JSON)",
+                         description="Decide the claims and print one line per claim: id, verdict, evidence.")
+    run.add_argument("--json", action="store_true", help='print {"claims": [{"id", "verdict", "evidence", ...}]} instead of a table')
+    run.add_argument("--claim", action="append", metavar="ID", default=None,
+                     help="decide only this claim id (repeatable); default: all ids of CLAIMS.md")
+    sub.add_parser("ids", help="list the claim ids, one per line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "ids":
+        print("\n".join(REGISTRY))
+        return 0
+    ids = getattr(args, "claim", None)
+    unknown = [c for c in ids or [] if c not in REGISTRY]
+    if unknown:
+        parser.error(f"unknown claim id {unknown[0]!r} (known: {', '.join(REGISTRY)})")
+    results = audit(ids)
+    if getattr(args, "json", False):
+        json.dump({"claims": [r.to_json() for r in results]}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    width = max(len(r.claim_id) for r in results)
+    vwidth = max(len(r.verdict) for r in results)
+    for r in results:
+        print(f"{r.claim_id:<{width}}  {r.verdict:<{vwidth}}  {r.evidence}")
+    return 0

@@ -1,0 +1,124 @@
+"""Question 1(d): two heads, q_1 = beta·mu_a and q_2 = beta·mu_b, c = ½(c_1 + c_2)."""
+from __future__ import annotations
+
+import sympy as sp
+from sympy import stats as sps
+
+from .attention import softmax_weights
+from .quadrature import normal_expectation
+from .result import FAILS, HOLDS, Check, ProofResult, require
+from .symbols import beta, eta, eta_var, extra, n
+
+# In the mu basis a query is (coefficient on mu_a, coefficient on mu_b); iso_var → 0.
+Query = tuple[sp.Expr, sp.Expr]
+HEAD_1: Query = (beta, sp.Integer(0))
+HEAD_2: Query = (sp.Integer(0), beta)
+SHEET_HEADS: tuple[Query, Query] = ((10 * sp.Integer(1), 10 * sp.Integer(1)), (10 * sp.Integer(1), 10 * sp.Integer(1)))
+SCALED_SHEET_HEADS: tuple[Query, Query] = ((beta, beta), (beta, beta))
+
+# (d) ii with k_a = eta mu_a: head 1 sees logits (beta·eta at a, 0 at the n − 1 others);
+# head 2 sees (beta at b, 0 at the n − 1 others, a included since mu_aᵀmu_b = 0).
+H1_A, H1_OTHER = softmax_weights([beta * eta, sp.Integer(0)], [1, n - 1])
+H2_B, H2_OTHER = softmax_weights([beta, sp.Integer(0)], [1, n - 1])
+
+
+def head_weights(query: Query, eta_value: sp.Expr = sp.Integer(1)) -> list[sp.Expr]:
+    """(w_a, w_b, w_other) of one head whose query is coef_a·mu_a + coef_b·mu_b."""
+    coef_a, coef_b = query
+    return softmax_weights([coef_a * eta_value, coef_b, sp.Integer(0)], [1, 1, n - 2])
+
+
+def check_two_heads(q1: Query, q2: Query) -> Check:
+    """The question's requirements: q_1, q_2 different expressions, and ½(c_1 + c_2) → ½(v_a + v_b)."""
+    if all(sp.simplify(a - b) == 0 for a, b in zip(q1, q2)):
+        return Check(False, f"q_1 = q_2 = {q1[0]}·μ_a + {q1[1]}·μ_b: the question requires different expressions")
+    mixed = [(w1 + w2) / 2 for w1, w2 in zip(head_weights(q1), head_weights(q2))]
+    limits = [sp.limit(w.subs(n, extra + 2), beta, sp.oo) for w in mixed]
+    if [sp.simplify(x) for x in limits] != [sp.Rational(1, 2), sp.Rational(1, 2), 0]:
+        shown = [sp.simplify(x.subs(extra, n - 2)) for x in limits]
+        return Check(False, f"as β → ∞ the averaged weights on (a, b, other) tend to {shown}, not (½, ½, 0)")
+    return Check(True, "q_1 ≠ q_2 and the averaged weights on (a, b, others) → (½, ½, 0) as β → ∞ for every n ≥ 2")
+
+
+def var_head1(beta_value: float, eta_variance: float = 0.5, keys: int = 2) -> float:
+    """Var[h_a] of head 1 by quadrature: the two-head output's only random part."""
+    f = sp.lambdify(eta, H1_A.subs({beta: beta_value, n: keys}), "numpy")
+    m1, m2 = normal_expectation(lambda e: [f(e), f(e) ** 2], 1.0, eta_variance, breakpoints=(0.0,))
+    return float(m2 - m1**2)
+
+
+def check_two_head_limit(candidate: sp.Expr) -> Check:
+    """A claimed β → ∞ limit of Var[h_a] must equal the derived P(η<0)(1 − P(η<0))."""
+    lim, derivation = limit_var_head1()
+    require(derivation)
+    if sp.simplify(candidate - lim) == 0:
+        return Check(True, derivation.evidence)
+    at_half = {eta_var: sp.Rational(1, 2)}
+    return Check(False, f"claimed limit {candidate} ≠ derived {lim}: at Var[η] = ½, {float(sp.sympify(candidate).subs(at_half)):.4f} "
+                 f"against {float(lim.subs(at_half)):.4f}")
+
+
+def limit_var_head1() -> tuple[sp.Expr, Check]:
+    """h_a → 1[η > 0] as β → ∞, so Var[h_a] → P(η<0)(1 − P(η<0)); 0 when η < 0 is ignored."""
+    u = sp.Symbol("u", positive=True)
+    pos = sp.limit(H1_A.subs(eta, u).subs(n, extra + 2), beta, sp.oo)
+    neg = sp.limit(H1_A.subs(eta, -u).subs(n, extra + 2), beta, sp.oo)
+    p = sps.P(sps.Normal("eta", 1, sp.sqrt(eta_var)) < 0)
+    limit = sp.simplify(p * (1 - p))
+    ok = pos == 1 and neg == 0
+    return limit, Check(ok, f"h_a → 1 for η > 0 and → 0 for η < 0, so Var[h_a] → P(η<0)(1 − P(η<0)) = {limit}, "
+                        f"= {float(limit.subs(eta_var, sp.Rational(1, 2))):.4f} at Var[η] = ½; ignoring η < 0 (as the question allows) it → 0")
+
+
+def prove_two_heads() -> ProofResult:
+    sheet = check_two_heads(*SHEET_HEADS)
+    correct = require(check_two_heads(HEAD_1, HEAD_2))
+    return ProofResult(
+        claim_id="Q1d.i",
+        statement="q_1 = q_2 = 10(μ_a + μ_b) answers (d) i, with C ≈ ½(V_a + V_b)",
+        verdict=HOLDS if sheet.ok else FAILS,
+        evidence=f"violated requirement: {sheet.evidence}. The answer q_1 = βμ_a, q_2 = βμ_b: {correct.evidence}",
+        decided_by="derivations.q1d_multi_head.prove_two_heads",
+        answer="q_1 = βμ_a, q_2 = βμ_b with β large: head 1 copies v_a (weight e^β/(e^β + n − 1) → 1), head 2 copies v_b, so c = ½(c_1 + c_2) → ½(v_a + v_b).",
+        formulas={"q": sp.Eq(sp.Symbol("(q_1, q_2)"), sp.Tuple(beta * sp.Symbol("mu_a"), beta * sp.Symbol("mu_b"))),
+                  "h_a": sp.Eq(sp.Symbol("h_a"), sp.simplify(H1_A.subs(eta, 1)))},
+    )
+
+
+def sheet_k_b_mean_along_mu_a() -> sp.Expr:
+    """E[μ_aᵀk_b] under the question's k_b ~ N(μ_b, αI): μ_aᵀμ_b, which orthogonality makes 0."""
+    d = sp.Symbol("d", integer=True, positive=True)
+    mu_a, mu_b = sp.MatrixSymbol("mu_a", d, 1), sp.MatrixSymbol("mu_b", d, 1)
+    mean = (mu_a.T * mu_b).subs(mu_a.T * mu_b, sp.ZeroMatrix(1, 1)).doit()
+    return sp.Integer(0) if mean == sp.ZeroMatrix(1, 1) else mean
+
+
+def prove_two_head_variance() -> ProofResult:
+    lim, lim_check = limit_var_head1()
+    require(lim_check)
+    from .q1c_single_head import limit_var_t, var_t
+
+    single_lim, _ = limit_var_t()
+    # n = 2, v_a = e_1, v_b = e_2: tr Cov single = 2 Var[t]; two heads = ¼ Var[h_a]·‖v_a − v_b‖² = ½ Var[h_a].
+    single = 2 * var_t(10.0, 0.5)
+    multi = 0.5 * var_head1(10.0, 0.5)
+    # The sheet puts k_b along mu_a, but k_b ~ N(mu_b, alpha I) gives mu_aᵀk_b mean mu_aᵀmu_b = 0, variance alpha → 0.
+    # The sheet's k_b has a component η_b along μ_a; the question's has mean 0 there. And its
+    # q_1 = q_2 makes c equal to one head's output, so it cannot reduce the variance.
+    sheet_holds = sheet_k_b_mean_along_mu_a() != 0
+    return ProofResult(
+        claim_id="Q1d.ii",
+        statement="with k_a = η_a μ_a + Δ_a, k_b = η_b μ_a + Δ_b: C = (e^{10(η_a−η_b)} V_a + V_b)/(e^{10(η_a−η_b)} + 1) and Var[C] = (V_a + V_b)·Var[t]",
+        verdict=HOLDS if sheet_holds else FAILS,
+        evidence=(
+            "k_b = η_b μ_a + Δ_b contradicts k_b ~ N(μ_b, αI) (μ_aᵀk_b has mean 0 and variance α → 0); with q_1 = q_2 the two heads equal one head, "
+            f"so nothing is gained: tr Cov[c] = {single:.6f} (n = 2, v_a = e_1, v_b = e_2, β = 10), against {multi:.6f} for q_1 = βμ_a, q_2 = βμ_b; "
+            "and (V_a + V_b)·Var[t] is not a covariance (see Q1c.ii.variance)"
+        ),
+        decided_by="derivations.q1d_multi_head.prove_two_head_variance",
+        answer=("Head 2 does not depend on η; head 1 gives c_1 = S̄ + h_a(v_a − S̄) with S̄ the mean of the other values, so "
+                "Cov[c] = ¼Var[h_a](v_a − S̄)(v_a − S̄)ᵀ. As β → ∞, Var[h_a] → P(η<0)P(η>0) ≈ 0.072 (→ 0 ignoring η < 0), far below one head's ¼‖v_a − v_b‖²."),
+        formulas={"h_a": sp.Eq(sp.Symbol("h_a"), H1_A), "limit": sp.Eq(sp.Limit(sp.Symbol(r"\operatorname{Var}[h_a]"), beta, sp.oo), lim),
+                  "single_limit": sp.Eq(sp.Limit(sp.Symbol(r"\operatorname{Var}[t]"), beta, sp.oo), single_lim)},
+        details={"trace_cov_single_beta10": single, "trace_cov_multi_beta10": multi, "limit_var_h_a_half": float(lim.subs(eta_var, sp.Rational(1, 2)))},
+    )
