@@ -71,8 +71,8 @@ def _check(heads: str, beta_value: float, keys: int, eta_var: float, values: np.
         raise ValueError(f"values must have shape (n, d) = ({keys}, d), not {values.shape}")
     if a == b or not (0 <= a < keys and 0 <= b < keys):
         raise ValueError(f"a and b must be distinct indices below n = {keys}")
-    if not (np.isfinite(beta_value) and eta_var > 0):
-        raise ValueError("beta must be finite and eta_var positive")
+    if not (np.isfinite(beta_value) and eta_var >= 0):
+        raise ValueError("beta must be finite and eta_var non-negative")
     return values
 
 
@@ -104,6 +104,7 @@ def _output_basis(heads: str, beta_value: float, keys: int, values: np.ndarray, 
 def predict(heads: str, beta: float, n: int, eta_var: float, values: np.ndarray, a: int = 0, b: int = 1) -> dict:
     """Mean and variance of the weight on v_a and of c, by quadrature over eta ~ N(1, eta_var).
 
+    eta_var = 0 is the unperturbed key (eta = 1): zero variance.
     Returns floats "weight_a_mean", "weight_a_var", "total_variance" (tr Cov[c]) and the
     array "mean_c". For "multi" the weight on v_a is head 1's. Two passes (mean, then
     centred second moments) keep tiny variances accurate.
