@@ -63,8 +63,6 @@ class VarianceResult:
         }
         out["predicted"] = None if self.predicted is None else self.predicted.to_json()
         out["z"] = self.z_scores() or None
-        if self.predicted is None and self.problem.eta_var == 0:
-            out["predicted_note"] = "no quadrature for eta_var = 0 (derivations.numeric needs eta_var > 0)"
         return out
 
 
@@ -140,7 +138,7 @@ def simulate(problem: Problem, samples: int, seed: int = 0, sampler: str = "fast
         weight_a_var=variance_estimate(w_mom),
         total_variance=y_mom.total_variance_estimate(),
         mean_c=basis.mean_c(y_mom),
-        predicted=predict(problem) if with_prediction and problem.eta_var > 0 else None,
+        predicted=predict(problem) if with_prediction else None,
     )
 
 

@@ -116,10 +116,11 @@ def test_values_file_and_table_output(capsys, tmp_path):
                                      str(tmp_path / "v.npy")], capsys), "values must have shape")
 
 
-def test_eta_var_zero_is_valid_without_a_quadrature(capsys):
+def test_eta_var_zero_predicts_a_point_mass(capsys):
     status, out, _ = run_main(["variance", *FAST, "--eta-var", "0", "--json"], capsys)
     data = json.loads(out)
-    assert status == 0 and data["predicted"] is None and "eta_var = 0" in data["predicted_note"]
+    # No randomness in eta: the prediction is a point mass, with zero variance of the weight.
+    assert status == 0 and data["predicted"]["weight_a_var"] == 0.0 and data["predicted"]["total_variance"] == 0.0
     assert abs(data["weight_a"]["var"]["estimate"]) < 1e-25  # no randomness left at iso_var = 0 (rounding only)
 
 
