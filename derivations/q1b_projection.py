@@ -53,5 +53,6 @@ def prove_projection() -> ProofResult:
         evidence=check.evidence + ("; the sheet's Σ_i a_i a_iᵀ/(a_iᵀa_i) equals A Aᵀ entrywise" if same else "; the sheet's sum is not A Aᵀ"),
         decided_by="derivations.q1b_projection.prove_projection",
         answer="M = A Aᵀ = Σ_i a_i a_iᵀ, the orthogonal projection onto span(a_1..a_m): M(v_a + v_b) = A(AᵀA)x + A(AᵀB)y = A x = v_a.",
-        formulas={"M": sp.Eq(sp.Symbol("M"), PROJECTION), "Ms": sp.Eq(PROJECTION * (V_A + V_B), V_A)},
+        formulas={"M": sp.Eq(sp.MatrixSymbol("M", d, d), PROJECTION, evaluate=False),
+                  "Ms": sp.Eq(PROJECTION * (V_A + V_B), V_A, evaluate=False)},
     )

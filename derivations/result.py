@@ -6,6 +6,8 @@ from typing import Any
 
 import sympy as sp
 
+from .latex import latex
+
 HOLDS = "holds"
 HOLDS_WITH_CONDITIONS = "holds-with-conditions"
 FAILS = "fails"
@@ -65,6 +67,6 @@ class ProofResult:
             "evidence": self.evidence,
             "decided_by": self.decided_by,
             "answer": self.answer,
-            "formulas": {name: sp.latex(expr) for name, expr in self.formulas.items()},
+            "formulas": {name: latex(expr) for name, expr in self.formulas.items()},
             "details": self.details,
         }

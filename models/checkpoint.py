@@ -1,0 +1,159 @@
+"""Checkpoints: the project's safetensors format and the course's `torch.save(state_dict)`.
+
+Own format: a safetensors file whose metadata holds `format`, the model `config` (JSON),
+`vocab_sha256` and free-form `info` (JSON: recipe, steps, faithful, ...).
+Course format: a state dict with the course's parameter names and `attn.mask` buffers,
+read with `torch.load(weights_only=True)`; the variant, bottleneck size, depth, width
+and block size are inferred from its keys and shapes (the head count cannot be, and
+defaults to MODEL.md's 8).
+
+Training state (optimizer, schedule position, RNG states) lives beside the model in a
+`torch.save` file read back with weights_only=True. Every write is atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .data import Vocab
+from .fileio import UserError, atomic_path, require_file
+from .model import GPT, GPTConfig
+
+FORMAT = "attnlab-gpt/1"
+_BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")
+
+
+def describe(config: GPTConfig) -> str:
+    if config.variant == "perceiver":
+        return f"perceiver (m={config.bottleneck_dim}, wiring {config.perceiver_wiring})"
+    return "vanilla"
+
+
+# ---------------------------------------------------------------------------- saving
+
+
+def save_model(path, model: GPT, vocab: Vocab, info: dict | None = None) -> None:
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    metadata = {"format": FORMAT, "config": json.dumps(model.config.to_dict()),
+                "vocab_sha256": vocab.sha256, "info": json.dumps(info or {})}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+
+
+def save_train_state(path, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_train_state(path) -> dict:
+    p = require_file(path, "training state")
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated zip, wrong pickle, ...
+        raise UserError(f"not a readable training state ({_first_line(e)})", p) from None
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:160] if text else type(e).__name__
+
+
+def _is_torch_file(p: Path) -> bool:
+    with open(p, "rb") as f:
+        head = f.read(4)
+    return head[:2] == b"PK" or head[:1] == b"\x80"
+
+
+def infer_config(state: dict, path, n_head: int = 8, perceiver_wiring: str = "default") -> GPTConfig:
+    """A GPTConfig from a course-format state dict's keys and shapes."""
+    for key in ("tok_emb.weight", "pos_emb", "head.weight"):
+        if key not in state:
+            raise UserError(f"not a course-format state dict: no '{key}'", path)
+    vocab_size, n_embd = state["tok_emb.weight"].shape
+    block_size = state["pos_emb"].shape[1]
+    n_blocks = len({int(m.group(1)) for k in state if (m := _BLOCK_KEY.match(k))})
+    if "down_block.C" in state:
+        variant, m, n_layer = "perceiver", state["down_block.C"].shape[1], n_blocks + 2
+    else:
+        variant, m, n_layer = "vanilla", GPTConfig.bottleneck_dim, n_blocks
+    try:
+        return GPTConfig(vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head,
+                         n_embd=n_embd, variant=variant, bottleneck_dim=m, perceiver_wiring=perceiver_wiring)
+    except ValueError as e:
+        raise UserError(f"inconsistent state dict: {e}", path) from None
+
+
+def _read(p: Path):
+    """(state dict, config or None, metadata or None) of either format."""
+    if _is_torch_file(p):
+        try:
+            state = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as e:
+            raise UserError(f"truncated or not a checkpoint ({_first_line(e)})", p) from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise UserError("not a state dict of tensors (save model.state_dict(), not the model)", p)
+        return state, None, None
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+        if meta.get("format") != FORMAT:
+            return state, None, None  # a safetensors state dict without our metadata: treat as course format
+        return state, GPTConfig.from_dict(json.loads(meta["config"])), meta
+    except (SafetensorError, OSError, ValueError, RuntimeError, KeyError, TypeError) as e:
+        raise UserError(f"truncated or not a checkpoint ({_first_line(e)})", p) from None
+
+
+def load_model(path, vocab: Vocab, *, variant: str | None = None, bottleneck_dim: int | None = None,
+               perceiver_wiring: str | None = None, n_head: int = 8) -> tuple[GPT, dict]:
+    """Load either format into a GPT (on the CPU, eval mode) and return (model, info).
+
+    variant / bottleneck_dim / perceiver_wiring, when given, are what the caller expects:
+    a checkpoint that is something else is an error, never silently converted. For a
+    course-format file, perceiver_wiring (which its keys cannot show) is taken as given.
+    """
+    p = require_file(path, "checkpoint")
+    state, config, meta = _read(p)
+    if config is None:
+        state = {k: v for k, v in state.items() if not k.endswith("attn.mask")}
+        config = infer_config(state, p, n_head, perceiver_wiring or "default")
+        info = {"format": "course"}
+        if config.vocab_size != len(vocab):
+            raise UserError(f"has a vocabulary of {config.vocab_size} characters, this data's has "
+                            f"{len(vocab)}: another vocabulary", p)
+    else:
+        info = {"format": "attnlab", **json.loads(meta.get("info", "{}"))}
+        if meta.get("vocab_sha256") != vocab.sha256:
+            raise UserError("was trained with another vocabulary (its vocab_sha256 differs from "
+                            "this data's wiki.txt)", p)
+        if perceiver_wiring is not None and config.variant == "perceiver" \
+                and perceiver_wiring != config.perceiver_wiring:
+            raise UserError(f"is a {describe(config)} checkpoint, but wiring {perceiver_wiring} was asked for", p)
+    if variant is not None and variant != config.variant:
+        raise UserError(f"is a {describe(config)} checkpoint, but {variant} was asked for", p)
+    if bottleneck_dim is not None and config.variant == "perceiver" and bottleneck_dim != config.bottleneck_dim:
+        raise UserError(f"is a {describe(config)} checkpoint, but bottleneck size {bottleneck_dim} "
+                        "was asked for", p)
+    model = GPT(config)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        raise UserError(f"does not match a {describe(config)} model ({_first_line(e)})", p) from None
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+        if unexpected:
+            parts.append(f"unexpected {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''}")
+        raise UserError(f"does not match a {describe(config)} model: {'; '.join(parts)}", p)
+    model.eval()
+    return model, info

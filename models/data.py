@@ -1,0 +1,244 @@
+"""Vocabulary, the two datasets of MODEL.md, and readers for the data files.
+
+Every reader checks its input and reports a mistake as a UserError naming the file
+and line, so the command line can print it as one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .fileio import UserError, read_text
+
+MASK_CHAR = "\u2047"  # ⁇
+PAD_CHAR = "\u25a1"  # □
+PAD_ID = 0
+MASK_ID = 1
+BLOCK_SIZE = 128
+
+WIKI = "wiki.txt"
+TRAIN_TSV = "birth_places_train.tsv"
+DEV_TSV = "birth_dev.tsv"
+TEST_INPUTS = "birth_test_inputs.tsv"
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir(override: str | os.PathLike | None = None) -> Path:
+    """The data folder: `override` (from --data-dir), else $ATTNLAB_DATA, else ../shared/data."""
+    if override is not None:
+        d = Path(override)
+    elif os.environ.get("ATTNLAB_DATA"):
+        d = Path(os.environ["ATTNLAB_DATA"])
+    else:
+        d = REPO_ROOT / ".." / "shared" / "data"
+    if not d.is_dir():
+        raise UserError("data folder not found (set --data-dir or ATTNLAB_DATA)", d)
+    return d
+
+
+# ---------------------------------------------------------------------------- vocabulary
+
+
+class Vocab:
+    """Id 0 is PAD, id 1 is MASK, ids 2.. the sorted distinct characters of wiki.txt."""
+
+    def __init__(self, chars: list[str]):
+        self.itos = [PAD_CHAR, MASK_CHAR] + list(chars)
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("duplicate characters in vocabulary")
+
+    @classmethod
+    def from_text(cls, text: str, path: str | os.PathLike = WIKI) -> Vocab:
+        for special, name in ((MASK_CHAR, "MASK"), (PAD_CHAR, "PAD")):
+            if special in text:
+                line = text[: text.index(special)].count("\n") + 1
+                raise UserError(f"contains the {name} character {special!r}", path, line)
+        return cls(sorted(set(text)))
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    @property
+    def sha256(self) -> str:
+        """Identifies the vocabulary: checkpoints store it and loaders compare it."""
+        return hashlib.sha256(json.dumps(self.itos, ensure_ascii=True).encode()).hexdigest()
+
+    def encode(self, s: str) -> list[int]:
+        return [self.stoi[c] for c in s]
+
+    def decode(self, ids) -> str:
+        return "".join(self.itos[int(i)] for i in ids)
+
+    def unknown(self, s: str) -> list[str]:
+        return sorted({c for c in s if c not in self.stoi})
+
+
+def read_wiki(path: str | os.PathLike) -> list[str]:
+    """The lines of wiki.txt (one biography each; a final newline adds no line)."""
+    text = read_text(path, "pretraining corpus")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise UserError("is empty", path)
+    return lines
+
+
+def load_vocab(ddir: Path) -> Vocab:
+    path = ddir / WIKI
+    return Vocab.from_text(read_text(path, "pretraining corpus"), path)
+
+
+# ---------------------------------------------------------------------------- TSV files
+
+
+@dataclass(frozen=True)
+class QA:
+    question: str
+    answer: str | None  # None in an inputs-only file
+    line: int
+
+
+def read_tsv(path: str | os.PathLike, vocab: Vocab, *, answers: bool | None,
+             block_size: int = BLOCK_SIZE) -> list[QA]:
+    """Read `question<TAB>answer` lines (answers=True), bare questions (answers=False), or
+    whichever the file holds (answers=None: the first line decides, every line must agree).
+
+    Checked, with the line number: tab count, empty fields, characters outside the
+    vocabulary or special characters, and length (`question ⁇` must fit the block; with an
+    answer, `question ⁇ answer ⁇` must).
+    """
+    text = read_text(path, "TSV file")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise UserError("is empty", path)
+    if answers is None:
+        answers = "\t" in lines[0]
+    rows = []
+    for n, raw in enumerate(lines, start=1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        fields = line.split("\t")
+        if answers and len(fields) != 2:
+            what = "no tab" if len(fields) == 1 else f"{len(fields) - 1} tabs"
+            raise UserError(f"expected 'question<TAB>answer', found {what}", path, n)
+        if not answers and len(fields) != 1:
+            raise UserError("expected a question without a tab (the file's first line has no answer)", path, n)
+        question = fields[0]
+        answer = fields[1] if answers else None
+        if not question.strip():
+            raise UserError("empty question", path, n)
+        if answers and not answer.strip():
+            raise UserError("empty answer", path, n)
+        for field in fields:
+            bad = [c for c in (MASK_CHAR, PAD_CHAR) if c in field]
+            if bad:
+                raise UserError(f"contains the special character {bad[0]!r}", path, n)
+            unknown = vocab.unknown(field)
+            if unknown:
+                raise UserError(f"characters outside the vocabulary: {''.join(unknown)!r}", path, n)
+        need = len(question) + 1 + (len(answer) + 1 if answers else 0)
+        if need > block_size:
+            what = "question ⁇ answer ⁇" if answers else "question ⁇"
+            raise UserError(f"'{what}' is {need} characters, longer than the block ({block_size})", path, n)
+        rows.append(QA(question, answer, n))
+    return rows
+
+
+# ---------------------------------------------------------------------------- datasets
+
+
+def example_rng(seed: int, epoch: int, index: int) -> random.Random:
+    """The random source of one example: a function of (seed, epoch, index) alone, so an
+    epoch's examples do not depend on order, workers or where a run was resumed."""
+    return random.Random(f"attnlab:{seed}:{epoch}:{index}")
+
+
+def span_corrupt(line: str, rng: random.Random, block_size: int = BLOCK_SIZE) -> str:
+    """MODEL.md's span corruption as a padded string of exactly `block_size` characters.
+
+    1. truncate to L ~ U{4 .. int(block_size*7/8)} (shorter lines stay as they are);
+    2. span length ~ U{1 .. max(1, L//2 - 1)}, mean L/4 for even L (the course asks for
+       "1/4 of the length on average"), start ~ U{0 .. L - span};
+    3. prefix ⁇ suffix ⁇ span, padded with □.
+    """
+    length = rng.randint(4, int(block_size * 7 / 8))
+    doc = line[:length]
+    n = len(doc)
+    span = min(n, rng.randint(1, max(1, n // 2 - 1)))
+    start = rng.randint(0, n - span)
+    prefix, masked, suffix = doc[:start], doc[start:start + span], doc[start + span:]
+    s = prefix + MASK_CHAR + suffix + MASK_CHAR + masked
+    return s + PAD_CHAR * (block_size - len(s))
+
+
+def finetune_string(question: str, answer: str, block_size: int = BLOCK_SIZE) -> tuple[str, str]:
+    """(x, y) strings of one finetuning example, as MODEL.md defines them."""
+    s = question + MASK_CHAR + answer + MASK_CHAR
+    s = s + PAD_CHAR * (block_size - len(s))
+    return s[:-1], PAD_CHAR * (len(question) - 1) + s[len(question):]
+
+
+class PretrainDataset:
+    """One span-corruption example per line of wiki.txt; `get(i, epoch)` is deterministic."""
+
+    def __init__(self, lines: list[str], vocab: Vocab, seed: int = 0, block_size: int = BLOCK_SIZE):
+        self.lines, self.vocab, self.seed, self.block_size = lines, vocab, seed, block_size
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def strings(self, i: int, epoch: int) -> tuple[str, str]:
+        s = span_corrupt(self.lines[i], example_rng(self.seed, epoch, i), self.block_size)
+        return s[:-1], s[1:]
+
+    def get(self, i: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.strings(i, epoch)
+        return torch.tensor(self.vocab.encode(x)), torch.tensor(self.vocab.encode(y))
+
+
+class FinetuneDataset:
+    """`question ⁇ answer ⁇` examples; the same every epoch."""
+
+    def __init__(self, rows: list[QA], vocab: Vocab, block_size: int = BLOCK_SIZE):
+        self.rows, self.vocab, self.block_size = rows, vocab, block_size
+        self._cache = [self._encode(r) for r in rows]
+
+    def _encode(self, r: QA):
+        x, y = finetune_string(r.question, r.answer, self.block_size)
+        return torch.tensor(self.vocab.encode(x)), torch.tensor(self.vocab.encode(y))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def strings(self, i: int, epoch: int = 0) -> tuple[str, str]:
+        return finetune_string(self.rows[i].question, self.rows[i].answer, self.block_size)
+
+    def get(self, i: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._cache[i]
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    """The shuffled example order of one epoch (a function of seed and epoch only)."""
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=g).tolist()
+
+
+def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0):
+    """The epoch's batches in order from `start_batch` on, the last one smaller as the
+    course's DataLoader (shuffle=True, drop_last=False) gives it."""
+    order = epoch_order(len(dataset), seed, epoch)
+    for start in range(start_batch * batch_size, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        xs, ys = zip(*(dataset.get(i, epoch) for i in idx))
+        yield torch.stack(xs), torch.stack(ys)

@@ -1,0 +1,81 @@
+"""Greedy decoding (batched, identical to one-at-a-time) and accuracy."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import torch
+from tqdm import tqdm
+
+from .data import MASK_CHAR, MASK_ID, PAD_ID, Vocab
+from .model import GPT
+
+DECODE_STEPS = 32
+
+
+def extract_prediction(completion: str) -> str:
+    """The text after the first ⁇ up to the next ⁇ (or the end), as the course reads it."""
+    parts = completion.split(MASK_CHAR)
+    return parts[1] if len(parts) > 1 else ""
+
+
+def autocast(device: torch.device, dtype: str):
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
+
+
+@torch.no_grad()
+def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int = 64,
+            steps: int = DECODE_STEPS, device: torch.device | str = "cpu", dtype: str = "fp32",
+            progress: bool = False) -> list[str]:
+    """Predictions for `question ⁇`, decoding greedily up to `steps` characters.
+
+    Sequences of a batch are right-padded; the model is causal (vanilla and perceiver alike:
+    position j never depends on inputs after j), so every sequence's next-token logits are
+    those it would get alone. A sequence stops once it emits ⁇, which ends its prediction;
+    a sequence longer than the block sees its last block_size tokens, as the course crops.
+    """
+    device = torch.device(device)
+    model.eval().to(device)
+    block = model.config.block_size
+    preds: list[str | None] = [None] * len(questions)
+    order = sorted(range(len(questions)), key=lambda i: len(questions[i]))  # similar lengths together
+    bar = tqdm(total=len(questions), file=sys.stderr, disable=not progress, desc="decoding")
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        seqs = [vocab.encode(questions[i] + MASK_CHAR) for i in chunk]
+        generated: list[list[int]] = [[] for _ in chunk]
+        active = list(range(len(chunk)))
+        for _ in range(steps):
+            windows = [(seqs[r] + generated[r])[-block:] for r in active]
+            lengths = torch.tensor([len(w) for w in windows], device=device)
+            x = torch.full((len(windows), int(lengths.max())), PAD_ID, dtype=torch.long)
+            for row, w in enumerate(windows):
+                x[row, :len(w)] = torch.tensor(w)
+            with autocast(device, dtype):
+                logits, _ = model(x.to(device))
+            rows = torch.arange(len(windows), device=device)
+            nxt = logits[rows, lengths - 1].float().argmax(-1).tolist()
+            for r, token in zip(active, nxt):
+                generated[r].append(token)
+            active = [r for r in active if generated[r][-1] != MASK_ID]
+            if not active:
+                break
+        for r, i in enumerate(chunk):
+            preds[i] = extract_prediction(MASK_CHAR + vocab.decode(generated[r]))
+        bar.update(len(chunk))
+    bar.close()
+    return preds
+
+
+def accuracy(predictions: list[str], answers: list[str]) -> tuple[int, int]:
+    """(correct, total) by exact string match."""
+    if len(predictions) != len(answers):
+        raise ValueError(f"{len(predictions)} predictions for {len(answers)} answers")
+    return sum(p == a for p, a in zip(predictions, answers)), len(answers)
+
+
+def correct_line(correct: int, total: int) -> str:
+    return f"Correct: {correct} out of {total}: {100 * correct / total:.1f}%"

@@ -1,0 +1,76 @@
+"""Result records: `report/results/<name>.json`, one per run that yields a dev accuracy.
+
+The report reads these; nobody edits them by hand. Written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from .data import REPO_ROOT
+from .fileio import UserError, atomic_write_text
+
+RESULTS_DIR = REPO_ROOT / "report" / "results"
+RECIPES = ("no-pretraining", "pretrain-finetune", "london", "nearest-name",
+           "pretrain-only", "unknown")  # the last two: evaluating a pretrained-only or a course checkpoint
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def git_commit(root: Path = REPO_ROOT) -> str:
+    """HEAD's hash, with "-dirty" when the working tree has changes; "unknown" outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True,
+                               check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("-dirty" if dirty else "")
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    return "python -m models " + shlex.join(args)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise UserError(f"result name {name!r} must be letters, digits, '.', '_' or '-'")
+    return name
+
+
+def write_record(name: str, *, variant: str, recipe: str, faithful: bool, device: str, command: str,
+                 seed: int | None, wall_seconds: float, steps: int, dev_correct: int, dev_total: int,
+                 results_dir: Path | None = None, **extra) -> Path:
+    """Write the record and return its path. `extra` adds fields (config, eval_file, metrics_log, ...)."""
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}")
+    record = {
+        "name": check_name(name), "variant": variant, "recipe": recipe, "faithful": bool(faithful),
+        "device": device, "commit": git_commit(), "command": command, "seed": seed,
+        "wall_seconds": round(float(wall_seconds), 3), "steps": int(steps),
+        "dev_correct": int(dev_correct), "dev_total": int(dev_total),
+        "dev_accuracy": dev_correct / dev_total if dev_total else None,
+    }
+    if device == "cpu":
+        extra.setdefault("device_detail", cpu_name())
+    record.update(extra)
+    path = Path(results_dir or RESULTS_DIR) / f"{name}.json"
+    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return path

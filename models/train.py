@@ -1,0 +1,239 @@
+"""Training: the course's optimizer and learning-rate schedule, checkpoints and exact resume.
+
+A run lives in one folder:
+  model.safetensors  the weights (with config, vocabulary hash and provenance)
+  state.pt           everything needed to resume: weights, optimizer, step, tokens, RNG
+  metrics.jsonl      one JSON line per step: step, epoch, loss, lr, tokens, seconds
+Examples depend only on (seed, epoch, index) and the epoch order only on (seed, epoch),
+so a resumed run sees exactly the batches and dropout masks of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from .checkpoint import describe, load_train_state, save_model, save_train_state
+from .data import Vocab, batches
+from .fileio import UserError, atomic_write_text
+from .model import GPT, GPTConfig
+
+WARMUP_TOKENS = 512 * 20
+FINAL_TOKENS = 200 * 2937 * 128  # the course's final_tokens for every run (pretraining set size)
+
+RECIPES = {  # MODEL.md's table: epochs, batch, lr
+    "pretrain": dict(epochs=650, batch_size=128, lr=6e-3),
+    "no-pretraining": dict(epochs=75, batch_size=256, lr=6e-4),
+    "pretrain-finetune": dict(epochs=10, batch_size=256, lr=6e-4),
+}
+
+
+@dataclass
+class TrainConfig:
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.95)
+    grad_clip: float = 1.0
+    warmup_tokens: int = WARMUP_TOKENS
+    final_tokens: int = FINAL_TOKENS
+    seed: int = 0
+    max_steps: int | None = None  # stop after this many steps in all (resumable), None: run to the end
+    save_every: int = 0  # steps between checkpoints; 0: at the end of every epoch
+
+
+def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int) -> float:
+    """The course's schedule as a function of the tokens seen (progress may pass 1)."""
+    if tokens < warmup_tokens:
+        return tokens / max(1, warmup_tokens)
+    progress = (tokens - warmup_tokens) / max(1, final_tokens - warmup_tokens)
+    return max(0.1, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def step_lr(tokens_before: int, cfg: TrainConfig) -> float:
+    """The rate a step uses, given the tokens counted before it. The course sets the rate
+    *after* each optimizer step, so its first step runs at the optimizer's initial rate,
+    the base rate itself; every later step uses the schedule at the tokens so far."""
+    if tokens_before == 0:
+        return cfg.lr
+    return cfg.lr * lr_multiplier(tokens_before, cfg.warmup_tokens, cfg.final_tokens)
+
+
+def pick_device(name: str | None) -> torch.device:
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r} (use auto, cpu, cuda or cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} asked for, but CUDA is not available")
+    return device
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
+
+
+def _rng_state(device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+class Run:
+    """A training run in `out_dir`: fresh (from a model) or resumed (from state.pt)."""
+
+    def __init__(self, out_dir: Path, model: GPT, vocab: Vocab, cfg: TrainConfig, info: dict):
+        self.out_dir, self.model, self.vocab, self.cfg, self.info = Path(out_dir), model, vocab, cfg, info
+        self.step = 0
+        self.tokens = 0
+        self.wall_seconds = 0.0
+        self.resume_state = None
+
+    @property
+    def model_path(self) -> Path:
+        return self.out_dir / "model.safetensors"
+
+    @property
+    def state_path(self) -> Path:
+        return self.out_dir / "state.pt"
+
+    @property
+    def log_path(self) -> Path:
+        return self.out_dir / "metrics.jsonl"
+
+    @classmethod
+    def resume(cls, out_dir: Path, vocab: Vocab, requested: dict, cfg_overrides: dict) -> Run:
+        """Reopen a run. `requested` holds model options the user typed (must agree with the
+        run's), `cfg_overrides` training options the user typed (only max_steps may change)."""
+        state_path = Path(out_dir) / "state.pt"
+        if not state_path.exists():
+            raise UserError("nothing to resume: no state.pt in this folder", out_dir)
+        state = load_train_state(state_path)
+        try:
+            config = GPTConfig.from_dict(state["config"])
+            cfg = TrainConfig(**{**state["train_config"], "betas": tuple(state["train_config"]["betas"])})
+            info = state["info"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise UserError(f"not a training state of this project ({e})", state_path) from None
+        if state.get("vocab_sha256") != vocab.sha256:
+            raise UserError("was trained with another vocabulary", state_path)
+        for key, value in requested.items():
+            if value is not None and getattr(config, key) != value:
+                raise UserError(f"holds a {describe(config)} run; {key.replace('_', '-')} {value} was asked for",
+                                state_path)
+        cfg.max_steps = cfg_overrides.get("max_steps")  # where to stop is this invocation's choice
+        for key, value in cfg_overrides.items():
+            if value is None or key == "max_steps":
+                continue
+            if key == "save_every":
+                cfg.save_every = value
+            elif getattr(cfg, key) != value:
+                raise UserError(f"the run was started with {key.replace('_', '-')} {getattr(cfg, key)}; "
+                                f"a resumed run keeps it", state_path)
+        model = GPT(config)
+        try:
+            model.load_state_dict(state["model"])
+        except (KeyError, RuntimeError) as e:
+            raise UserError(f"its weights do not match its config ({str(e).splitlines()[0][:120]})",
+                            state_path) from None
+        run = cls(out_dir, model, vocab, cfg, info)
+        run.step, run.tokens, run.wall_seconds = state["step"], state["tokens"], state["wall_seconds"]
+        run.resume_state = state
+        return run
+
+    def steps_per_epoch(self, n_examples: int) -> int:
+        return math.ceil(n_examples / self.cfg.batch_size)
+
+    def total_steps(self, n_examples: int) -> int:
+        return self.cfg.epochs * self.steps_per_epoch(n_examples)
+
+    def save(self, optimizer, device) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        save_train_state(self.state_path, {
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": optimizer.state_dict(), "step": self.step, "tokens": self.tokens,
+            "wall_seconds": self.wall_seconds, "rng": _rng_state(device),
+            "config": self.model.config.to_dict(), "train_config": asdict(self.cfg),
+            "info": self.info, "vocab_sha256": self.vocab.sha256})
+        self.save_model_only()
+
+    def save_model_only(self) -> None:
+        """Rewrite model.safetensors with the current info (e.g. once the run is judged faithful)."""
+        save_model(self.model_path, self.model, self.vocab, {**self.info, "steps": self.step,
+                                                             "wall_seconds": round(self.wall_seconds, 3)})
+
+    def _trim_log(self) -> None:
+        """Keep the metrics of the steps the checkpoint holds, drop any after it."""
+        if not self.log_path.exists():
+            return
+        kept = [line for line in self.log_path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line)["step"] <= self.step]
+        atomic_write_text(self.log_path, "".join(line + "\n" for line in kept))
+
+    def train(self, dataset, device: torch.device, progress: bool = True) -> None:
+        """Train until the last epoch (or max_steps), checkpointing as configured."""
+        cfg, model = self.cfg, self.model
+        model.to(device).train()
+        optimizer = model.configure_optimizer(cfg.lr, cfg.weight_decay, cfg.betas)
+        if self.resume_state is not None:
+            optimizer.load_state_dict(self.resume_state["optimizer"])
+            _set_rng_state(self.resume_state["rng"], device)
+            self._trim_log()
+            self.resume_state = None
+        per_epoch = self.steps_per_epoch(len(dataset))
+        end = self.total_steps(len(dataset))
+        if cfg.max_steps is not None:
+            end = min(end, cfg.max_steps)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        bar = tqdm(total=end, initial=self.step, file=sys.stderr, disable=not progress, dynamic_ncols=True,
+                   desc=f"{self.info.get('recipe', 'train')} {describe(model.config)}")
+        started = time.perf_counter() - self.wall_seconds
+        with open(self.log_path, "a" if self.step else "w", encoding="utf-8") as log:
+            while self.step < end:
+                epoch, first = divmod(self.step, per_epoch)
+                for x, y in batches(dataset, cfg.seed, epoch, cfg.batch_size, start_batch=first):
+                    lr = step_lr(self.tokens, cfg)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                    _, loss = model(x, y)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    optimizer.step()
+                    self.tokens += y.numel()  # the course counts every target position, PAD included
+                    self.step += 1
+                    self.wall_seconds = time.perf_counter() - started
+                    loss_value = loss.item()
+                    log.write(json.dumps({"step": self.step, "epoch": epoch, "loss": loss_value, "lr": lr,
+                                          "tokens": self.tokens, "seconds": round(self.wall_seconds, 3)}) + "\n")
+                    bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.3g}", epoch=epoch)
+                    bar.update(1)
+                    at_epoch_end = self.step % per_epoch == 0
+                    due = self.step % cfg.save_every == 0 if cfg.save_every else at_epoch_end
+                    if due or self.step == end:
+                        log.flush()
+                        self.save(optimizer, device)
+                    if self.step >= end:
+                        break
+        bar.close()
+        model.eval()

@@ -1,0 +1,6 @@
+"""`python -m report`: see report.cli."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

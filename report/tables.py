@@ -1,0 +1,80 @@
+"""The report's tables as plain text cells, shared by the Markdown and HTML renderers."""
+from __future__ import annotations
+
+from .build import Context, duration, g
+from .verdicts import Count
+
+Table = tuple[list[str], list[list[str]]]
+
+INTRO = ("Every claim of the answer sheet (`../shared/seed/CLAIMS.md`) is decided by one function, named in the "
+         "last column: a SymPy proof in `derivations/`, or, for the accuracies and the nearest-name strategy, "
+         "the recorded training results in `report/results/` judged by `report/verdicts.py`.")
+
+
+def audit_table(ctx: Context) -> Table:
+    header = ["id", "the sheet's claim", "verdict", "evidence", "decided by"]
+    return header, [[c["id"], c["statement"], c["verdict"], c["evidence"], c["decided_by"]] for c in ctx.claims]
+
+
+def verdict_summary(ctx: Context) -> str:
+    order = ["holds", "holds-with-conditions", "fails", "not-checkable", "pending", "missing"]
+    return " · ".join(f"{ctx.counts[v]} {v}" for v in order if ctx.counts.get(v))
+
+
+def key_numbers_table(ctx: Context) -> Table:
+    from simulate.estimators import Z95
+
+    sim = ctx.simulations
+    header = ["heads", "tr Cov[c] simulated (± 95%)", "tr Cov[c] quadrature", "the sheet's formula",
+              "Var[weight on v_a] simulated (± 95%)", "Var[weight on v_a] quadrature"]
+    rows = []
+    for r in sim["key"]:
+        tv, wv = r["total_variance"], r["weight_a_var"]
+        sheet = "—" if r["sheet_total_variance"] is None else g(r["sheet_total_variance"])
+        rows.append([sim["head_words"][r["heads"]],
+                     f"{g(float(tv.estimate))} ± {g(Z95 * float(tv.stderr), 2)}", g(r["pred_total_variance"]), sheet,
+                     f"{g(float(wv.estimate))} ± {g(Z95 * float(wv.stderr), 2)}", g(r["pred_weight_a_var"])])
+    return header, rows
+
+
+def _count_text(c: Count | None) -> str:
+    return "—" if c is None else c.text()
+
+
+def expected_runs_table(ctx: Context) -> Table:
+    header = ["run", "this project (dev)", "the sheet", "others: typical", "others: range seen", "verdict",
+              "provenance"]
+    rows = []
+    for e in ctx.model["expected"]:
+        recs = e["records"]
+        if recs:
+            ours = "; ".join(f"{r.name}: {Count(r.dev_correct, r.dev_total).text()}" for r in recs)
+            prov = "; ".join(provenance(r) for r in recs)
+        else:
+            ours, prov = "not yet run", "—"
+        sheet = _count_text(e["sheet"])
+        if e["recipe"] == "nearest-name":
+            sheet = "“the effect is limited” (no number)"
+        elif e["recipe"] == "london":
+            sheet = "no number given"
+        rows.append([e["label"], ours, sheet, e["typical"], e["seen"], e["verdict"] or "—", prov])
+    return header, rows
+
+
+def provenance(r) -> str:
+    seed = "" if r.seed is None else f", seed {r.seed}"
+    steps = "" if not r.steps else f", {r.steps} steps"
+    return f"{r.device_text()}, {duration(r.wall_seconds)}{steps}{seed}, commit {r.commit_text()}"
+
+
+def other_runs_table(ctx: Context) -> Table:
+    header = ["record", "variant, recipe", "configuration", "faithful", "dev accuracy", "provenance", "command"]
+    rows = [[r.path, f"{r.variant}, {r.recipe}", r.describe_config(), "yes" if r.faithful else "no",
+             Count(r.dev_correct, r.dev_total).text(), provenance(r), r.command or "—"] for r in ctx.model["others"]]
+    return header, rows
+
+
+def commands_table(ctx: Context) -> Table:
+    header = ["record", "command"]
+    rows = [[r.path, r.command or "—"] for e in ctx.model["expected"] for r in e["records"]]
+    return header, rows

@@ -1,0 +1,230 @@
+"""The attention core and the model's structure, tested as properties (Hypothesis).
+
+- the core against the formulas of `derivations.numeric` (Question 1's keys and queries);
+- weights form a distribution for logits up to 1e4 in size;
+- causality through the whole model, both variants and both perceiver wirings;
+- the perceiver's receptive field: predicted from the masks, measured by gradients.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.model import GPT, WIRINGS, CrossAttention, GPTConfig, attention
+from models.receptive_field import dependence_from_gradients, dependence_from_masks, describe_rule
+
+numeric = pytest.importorskip("derivations.numeric", reason="derivations.numeric provides the analytic formulas")
+
+torch.set_num_threads(1)
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def orthonormal_keys(seed: int, n: int, d: int) -> torch.Tensor:
+    """n orthonormal rows in R^d: QR of a Gaussian d × d matrix, float64."""
+    g = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    q = q * torch.sign(torch.diagonal(r))  # a Haar-distributed basis
+    return q[:, :n].T.contiguous()
+
+
+def weights_of(q: torch.Tensor, k: torch.Tensor, mask=None) -> torch.Tensor:
+    """The core's attention weights: its output with v = identity. q (..., Tq, d), k (..., n, d)."""
+    eye = torch.eye(k.shape[-2], dtype=k.dtype).expand(*k.shape[:-2], -1, -1)
+    return attention(q, k, eye, mask, scale=1.0)
+
+
+problems = st.integers(2, 24).flatmap(lambda n: st.tuples(
+    st.just(n), st.integers(n, 40), st.floats(0.0, 40.0), st.floats(0.25, 2.5),
+    st.integers(0, 2**31 - 1), st.permutations(range(n)).map(lambda p: (p[0], p[1]))))
+
+
+@FAST
+@given(problems)
+def test_single_head_weights_match_the_formula(problem):
+    """q = β(μ_a + μ_b), k_a = η μ_a, other keys μ_i: the weights of derivations' formula."""
+    n, d, beta, eta, seed, (a, b) = problem
+    keys = orthonormal_keys(seed, n, d)
+    q = beta * (keys[a] + keys[b])
+    keys[a] = eta * keys[a]
+    w = weights_of(q[None, None, None], keys[None, None])[0, 0, 0]
+    w_a, w_b, w_other = (float(x) for x in numeric.single_head_weights(eta, beta, n))
+    expected = torch.full((n,), w_other, dtype=torch.float64)
+    expected[a], expected[b] = w_a, w_b
+    torch.testing.assert_close(w, expected, rtol=1e-9, atol=1e-12)
+
+
+@FAST
+@given(problems)
+def test_multi_head_weights_match_the_formula(problem):
+    """Two heads in one call, q_1 = β μ_a and q_2 = β μ_b, sharing the keys (k_a = η μ_a)."""
+    n, d, beta, eta, seed, (a, b) = problem
+    keys = orthonormal_keys(seed, n, d)
+    q = torch.stack([beta * keys[a], beta * keys[b]])[None, :, None]  # (1, 2 heads, 1, d)
+    keys[a] = eta * keys[a]
+    w = weights_of(q, keys.expand(1, 2, n, d))[0, :, 0]
+    h1_a, h1_other, h2_b, h2_other = (float(x) for x in numeric.multi_head_weights(eta, beta, n))
+    expected = torch.tensor([[h1_other] * n, [h2_other] * n], dtype=torch.float64)
+    expected[0, a], expected[1, b] = h1_a, h2_b
+    torch.testing.assert_close(w, expected, rtol=1e-9, atol=1e-12)
+
+
+@FAST
+@given(problems, st.integers(1, 16), st.floats(0.1, 100.0))
+def test_average_of_two_within_the_analytic_bound(problem, d_v, value_scale):
+    """q = β(k_a + k_b), orthonormal keys: ‖c − ½(v_a + v_b)‖ ≤ bound(β, n) · max‖v_i‖ and
+    |w_a − ½| ≤ bound / 4, with bound = derivations.numeric.average_error_bound."""
+    n, d, beta, _, seed, (a, b) = problem
+    keys = orthonormal_keys(seed, n, d)
+    g = torch.Generator().manual_seed(seed + 1)
+    values = value_scale * torch.randn(n, d_v, generator=g, dtype=torch.float64)
+    q = beta * (keys[a] + keys[b])
+    c = attention(q[None, None, None], keys[None, None], values[None, None], scale=1.0)[0, 0, 0]
+    w = weights_of(q[None, None, None], keys[None, None])[0, 0, 0]
+    bound = float(numeric.average_error_bound(beta, n))
+    slack = 1e-12 * (1 + bound)
+    err = torch.linalg.norm(c - 0.5 * (values[a] + values[b])) / values.norm(dim=1).max()
+    assert err <= bound + slack
+    assert abs(w[a] - 0.5) <= bound / 4 + slack and abs(w[b] - 0.5) <= bound / 4 + slack
+    torch.testing.assert_close(c, w @ values, rtol=1e-10, atol=1e-12)  # the output is Σ α_i v_i
+
+
+@FAST
+@given(problems)
+def test_layer_with_identity_projections_is_the_core(problem):
+    """A one-head attention layer with identity key/query/value/proj and zero biases computes
+    the core with scale 1/sqrt(d): a query scaled by sqrt(d) gives the formula's weights."""
+    n, d, beta, eta, seed, (a, b) = problem
+    keys = orthonormal_keys(seed, n, d)
+    q = math.sqrt(d) * beta * (keys[a] + keys[b])
+    keys[a] = eta * keys[a]
+    layer = CrossAttention(GPTConfig(n_embd=d, n_head=1, dropout=0.0)).double().eval()
+    with torch.no_grad():
+        for lin in (layer.key, layer.query, layer.value, layer.proj):
+            lin.weight.copy_(torch.eye(d, dtype=torch.float64))
+            lin.bias.zero_()
+    # Values = the keys themselves: c = Σ w_i k_i.
+    c = layer(keys[None], q[None, None], None)[0, 0]
+    w_a, w_b, w_other = (float(x) for x in numeric.single_head_weights(eta, beta, n))
+    w = torch.full((n,), w_other, dtype=torch.float64)
+    w[a], w[b] = w_a, w_b
+    torch.testing.assert_close(c, w @ keys, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1e4, 1e4), min_size=1, max_size=64), st.sampled_from([torch.float32, torch.float64]),
+       st.integers(0, 2**31 - 1))
+def test_weights_are_a_distribution_for_huge_logits(logits, dtype, seed):
+    """No NaN, no overflow: weights in [0, 1] summing to 1, equal to a float64 stable softmax,
+    masked keys exactly 0, for logits of size up to 1e4 (head dim 1: q = 1, k_i = logit_i)."""
+    n = len(logits)
+    k = torch.tensor(logits, dtype=dtype).reshape(1, 1, n, 1)
+    q = torch.ones(1, 1, 1, 1, dtype=dtype)
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.rand(1, n, generator=g) < 0.7
+    mask[0, torch.randint(n, (1,), generator=g)] = True  # every row keeps at least one key
+    for m in (None, mask):
+        w = weights_of(q, k, m)[0, 0, 0].double()
+        assert torch.isfinite(w).all()
+        assert (w >= 0).all() and (w <= 1).all()
+        assert abs(float(w.sum()) - 1.0) <= (1e-6 if dtype == torch.float32 else 1e-12)
+        x = np.array(k.flatten().tolist(), dtype=np.float64)  # the logits as the core sees them
+        if m is not None:
+            x = np.where(m[0].numpy(), x, -np.inf)
+            assert (w[~m[0]] == 0).all()
+        ref = np.exp(x - x.max())
+        ref /= ref.sum()
+        np.testing.assert_allclose(w.numpy(), ref, atol=1e-5 if dtype == torch.float32 else 1e-12)
+
+
+# ---------------------------------------------------------------------------- whole model
+
+
+def tiny_model(variant: str, wiring: str = "default", m: int = 4, n_layer: int = 3, seed: int = 0) -> GPT:
+    torch.manual_seed(seed)
+    return GPT(GPTConfig(vocab_size=256, n_layer=n_layer, n_head=2, n_embd=16, dropout=0.1, variant=variant,
+                         bottleneck_dim=m, perceiver_wiring=wiring)).eval()
+
+
+def test_parameter_counts_match_model_md():
+    """MODEL.md: 3,323,392 (vanilla) and 3,339,776 (perceiver, m = 64)."""
+    assert GPT(GPTConfig(variant="vanilla")).num_params() == 3_323_392
+    assert GPT(GPTConfig(variant="perceiver", bottleneck_dim=64)).num_params() == 3_339_776
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from([("vanilla", "default"), ("perceiver", "default"), ("perceiver", "ln-both")]),
+       st.integers(1, 12), st.integers(2, 40), st.data())
+def test_causality_through_the_whole_model(kind, m, t, data):
+    """Changing input positions >= p never changes the outputs (logits) at positions < p."""
+    variant, wiring = kind
+    model = tiny_model(variant, wiring, m, seed=data.draw(st.integers(0, 3)))
+    p = data.draw(st.integers(1, t - 1))
+    g = torch.Generator().manual_seed(data.draw(st.integers(0, 2**31 - 1)))
+    idx = torch.randint(256, (2, t), generator=g)
+    changed = idx.clone()
+    changed[:, p:] = (idx[:, p:] + torch.randint(1, 256, (2, t - p), generator=g)) % 256
+    with torch.no_grad():
+        before, _ = model(idx)
+        after, _ = model(changed)
+    assert torch.equal(before[:, :p], after[:, :p])
+    if dependence_from_masks(model, t)[p:, p:].any():  # the change can reach a later output: it does
+        assert not torch.equal(before[:, p:], after[:, p:])
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "perceiver"])
+def test_explicit_masks_and_positions_default_to_the_course(variant):
+    """forward(masks=..., positions=...) with the course's values computes the default, and a
+    different mask changes the result (the argument is used)."""
+    model = tiny_model(variant, m=5)
+    idx = torch.randint(256, (2, 12))
+    with torch.no_grad():
+        plain, _ = model(idx)
+        explicit, _ = model(idx, masks=model.masks(12), positions=torch.arange(12).expand(2, 12))
+        key = "self" if variant == "vanilla" else "up"
+        full = {**model.masks(12), key: torch.ones_like(model.masks(12)[key])}
+        other, _ = model(idx, masks=full)
+    assert torch.equal(plain, explicit) and not torch.equal(plain, other)
+
+
+def test_vanilla_dependence_is_the_lower_triangle():
+    model = tiny_model("vanilla", n_layer=2)
+    expected = torch.ones(20, 20, dtype=torch.bool).tril()
+    assert torch.equal(dependence_from_masks(model, 20), expected)
+    assert torch.equal(dependence_from_gradients(model, 20), expected)
+
+
+@pytest.mark.parametrize("wiring", WIRINGS)
+@pytest.mark.parametrize("m", [1, 3, 8, 30])
+def test_perceiver_receptive_field_masks_agree_with_gradients(wiring, m):
+    """∂ output_j / ∂ input_i ≠ 0 exactly where the masks predict (t = 24, so m = 30 > t too),
+    and the prediction is the closed form: inputs 0..min(j, m−1), plus j itself unless the
+    only path to it would be a one-key softmax (ln-both wiring with m = 1)."""
+    t = 24
+    model = tiny_model("perceiver", wiring, m, n_layer=4)
+    predicted = dependence_from_masks(model, t)
+    assert torch.equal(predicted, dependence_from_gradients(model, t))
+    j = torch.arange(t)[:, None]
+    i = torch.arange(t)[None, :]
+    closed_form = i <= torch.clamp(j, max=m - 1)
+    if not (wiring == "ln-both" and m == 1):
+        closed_form = closed_form | (i == j)
+    assert torch.equal(predicted, closed_form)
+    if m < t:
+        assert describe_rule(predicted, m) != "irregular"
+
+
+def test_receptive_field_gradient_check_detects_a_leak():
+    """The gradient check can fail: a model whose up-projection sees every latent (a full
+    mask instead of the course's triangle) depends on inputs the masks rule out."""
+    t, m = 12, 4
+    model = tiny_model("perceiver", "default", m, n_layer=3)
+    masks = model.masks(t)
+    masks["up"] = torch.ones_like(masks["up"])
+    leaky = model.body
+    model.body = lambda x, masks_=None: leaky(x, masks)
+    assert not torch.equal(dependence_from_masks(model, t), dependence_from_gradients(model, t))

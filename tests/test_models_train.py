@@ -1,0 +1,139 @@
+"""Training: the course's schedule, weight decay, exact resume, and batched greedy decoding."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from models.cli import main
+from models.data import read_tsv
+from models.evaluate import extract_prediction, predict
+from models.model import GPT, GPTConfig
+from models.train import RECIPES, TrainConfig, step_lr
+
+torch.set_num_threads(1)
+TINY = ["--n-layer", "2", "--n-embd", "32", "--n-head", "2", "--no-progress"]
+
+
+def course_trainer_lrs(batch_sizes, base, warmup_tokens=512 * 20, final_tokens=200 * 2937 * 128):
+    """The minGPT/course Trainer's rate per step, replayed: AdamW starts at the base rate; after
+    each optimizer step the tokens of the batch (all positions, y >= 0) are added and the rate
+    for the *next* step is set."""
+    lr, tokens, used = base, 0, []
+    for b in batch_sizes:
+        used.append(lr)
+        tokens += b * 127
+        if tokens < warmup_tokens:
+            mult = tokens / max(1, warmup_tokens)
+        else:
+            progress = (tokens - warmup_tokens) / max(1, final_tokens - warmup_tokens)
+            mult = max(0.1, 0.5 * (1.0 + math.cos(math.pi * progress)))
+        lr = base * mult
+    return used
+
+
+def test_schedule_matches_the_course_trainer_over_a_whole_pretraining():
+    """14,950 steps of batch 128 (the last of each epoch 121): rates as the course sets them,
+    and the shape MODEL.md describes: floor near epoch 200, back to 6e-3 near 400, end near 7.2e-4."""
+    cfg = TrainConfig(**RECIPES["pretrain"])
+    per_epoch = math.ceil(2937 / 128)
+    assert per_epoch == 23 and cfg.epochs * per_epoch == 14_950
+    sizes = ([128] * 22 + [2937 - 22 * 128]) * cfg.epochs
+    expected = course_trainer_lrs(sizes, cfg.lr)
+    tokens, ours = 0, []
+    for b in sizes:
+        ours.append(step_lr(tokens, cfg))
+        tokens += b * 127
+    assert ours == pytest.approx(expected, rel=1e-12, abs=0)
+    epoch_of = lambda step: step // per_epoch
+    floor = [i for i, lr in enumerate(ours[:300 * per_epoch]) if lr == pytest.approx(0.1 * cfg.lr)]
+    assert floor == list(range(floor[0], floor[-1] + 1))  # one stretch at the floor, centred near 200
+    assert 195 <= epoch_of((floor[0] + floor[-1]) // 2) <= 205
+    peak_again = max(range(floor[-1], 450 * per_epoch), key=lambda i: ours[i])
+    assert 395 <= epoch_of(peak_again) <= 405 and ours[peak_again] == pytest.approx(6e-3, rel=1e-3)
+    assert ours[-1] == pytest.approx(7.2e-4, rel=0.01)
+
+
+def test_weight_decay_applies_to_linear_weights_only():
+    model = GPT(GPTConfig(variant="perceiver", n_layer=3, n_embd=32, n_head=2, bottleneck_dim=8))
+    opt = model.configure_optimizer(lr=1e-3)
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.1 for p in g["params"]}
+    plain = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
+    linear = {n + ".weight" for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    assert decayed == linear and decayed | plain == set(names.values()) and not decayed & plain
+    assert {"tok_emb.weight", "pos_emb", "down_block.C", "ln_f.weight", "head.weight"} <= decayed | plain
+    assert "head.weight" in decayed and "tok_emb.weight" in plain and "down_block.C" in plain
+    assert opt.defaults["betas"] == (0.9, 0.95)
+
+
+def read_log(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_resume_reaches_the_weights_of_an_uninterrupted_run(tmp_path, data_dir):
+    """Perceiver, dropout on: 15 steps straight vs 7 steps, stop, resume to 15 (mid-epoch)."""
+    common = ["pretrain", *TINY, "--variant", "perceiver", "--n-layer", "3", "--bottleneck-dim", "16",
+              "--limit", "40", "--batch-size", "8", "--epochs", "3", "--seed", "5"]
+    assert main([*common, "--out", str(tmp_path / "straight")]) == 0
+    assert main([*common, "--out", str(tmp_path / "split"), "--max-steps", "7"]) == 0
+    assert len(read_log(tmp_path / "split" / "metrics.jsonl")) == 7
+    assert main([*common, "--out", str(tmp_path / "split"), "--resume"]) == 0
+
+    a = load_file(tmp_path / "straight" / "model.safetensors")
+    b = load_file(tmp_path / "split" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    log_a, log_b = read_log(tmp_path / "straight" / "metrics.jsonl"), read_log(tmp_path / "split" / "metrics.jsonl")
+    assert [r["step"] for r in log_b] == list(range(1, 16))
+    assert [(r["loss"], r["lr"], r["tokens"]) for r in log_a] == [(r["loss"], r["lr"], r["tokens"]) for r in log_b]
+    # the logged rates are the course's, warm-up included (8 × 127 tokens a step, 10,240 to warm up)
+    assert [r["lr"] for r in log_a] == pytest.approx(course_trainer_lrs([8] * 15, 6e-3), rel=1e-12)
+    # and a different seed really trains differently (the comparison above can fail)
+    assert main([*common[:-1], "6", "--out", str(tmp_path / "other"), "--max-steps", "2"]) == 0
+    assert read_log(tmp_path / "other" / "metrics.jsonl")[1]["loss"] != log_a[1]["loss"]
+
+
+def test_resume_refuses_another_variant(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["pretrain", *TINY, "--limit", "16", "--batch-size", "8", "--max-steps", "1", "--out", out]) == 0
+    capsys.readouterr()
+    assert main(["pretrain", *TINY, "--variant", "perceiver", "--resume", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("models: error: ") and "vanilla run" in err
+
+
+def quick_model(variant):
+    torch.manual_seed(0)
+    return GPT(GPTConfig(n_layer=3, n_head=2, n_embd=32, variant=variant, bottleneck_dim=8)).eval()
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "perceiver"])
+def test_batched_greedy_decoding_equals_one_at_a_time(variant, vocab, data_dir):
+    """Batched, right-padded, early-stopping decoding gives what a plain loop gives: one
+    question at a time, a full forward per character, 32 characters, the course's extraction.
+    The model is trained for a few steps so that it emits ⁇ and some predictions stop early."""
+    model = quick_model(variant)
+    rows = read_tsv(data_dir / "birth_places_train.tsv", vocab, answers=True)[:64]
+    from models.data import FinetuneDataset, batches
+    opt = model.configure_optimizer(3e-3)
+    model.train()
+    for epoch in range(6):
+        for x, y in batches(FinetuneDataset(rows, vocab), 0, epoch, 32):
+            _, loss = model(x, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    dev = read_tsv(data_dir / "birth_dev.tsv", vocab, answers=True)[:24]
+    questions = [r.question for r in dev] + ["Where was " + "Xy " * 34 + "born?"]  # crosses the block
+    singles = []
+    for q in questions:
+        out = model.generate(torch.tensor([vocab.encode(q + "\u2047")]), 32)[0]
+        singles.append(extract_prediction(vocab.decode(out)))
+    assert any(len(s) < 32 for s in singles)  # some stopped at a ⁇: early stopping is exercised
+    for batch_size in (1, 5, 64):
+        assert predict(model, vocab, questions, batch_size=batch_size) == singles
+    assert len(predict(model, vocab, questions[:3], dtype="bf16")) == 3  # the opt-in reduced precision runs

@@ -1,0 +1,285 @@
+"""The report: the accuracy verdict rule, missing results shown as missing, `--check`, bad input.
+
+Builds use `--quick` (fewer simulation points) into temporary folders, with synthetic
+result records in temporary folders: nothing here writes into report/. The expensive
+parts (the audit, the sweep) are cached inside the process, so each build after the
+first costs a few seconds.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derivations.claims import decide
+from report import verdicts
+from report.build import REPORT_DIR
+from report.cli import main
+from report.results import Record, ResultsError, parse_record
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def record(name, variant, recipe, correct, total=500, faithful=True, **extra) -> dict:
+    return {"name": name, "variant": variant, "recipe": recipe, "faithful": faithful, "device": "cpu",
+            "commit": "0" * 40, "command": f"python -m models {recipe}", "seed": 0, "wall_seconds": 1.0,
+            "steps": 10, "dev_correct": correct, "dev_total": total, "dev_accuracy": correct / total, **extra}
+
+
+def write_records(folder: Path, *records: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for r in records:
+        (folder / f"{r['name']}.json").write_text(json.dumps(r), encoding="utf-8")
+    return folder
+
+
+def as_record(data: dict) -> Record:
+    return Record(**{k: data[k] for k in ("name", "variant", "recipe", "faithful", "dev_correct", "dev_total")},
+                  path=f"{data['name']}.json", extra={k: v for k, v in data.items() if k == "config"})
+
+
+# --------------------------------------------------------------------------- the verdict rule
+
+
+def test_accuracy_claims_pending_without_a_faithful_record():
+    claim = decide("Q2f")
+    unfaithful = as_record(record("try", "vanilla", "pretrain-finetune", 110, faithful=False))
+    out = verdicts.decide_accuracy(claim, [unfaithful])
+    assert out.verdict == "pending"
+    assert out.evidence.startswith("not yet run") and "try" in out.evidence
+    assert out.decided_by == "report.verdicts.decide_accuracy"
+
+
+def test_sheet_count_consistent_with_the_reproduction_holds():
+    # Q2d: the sheet's 9/500 against a faithful 6/500: well within the dev set's noise.
+    out = verdicts.decide_accuracy(decide("Q2d"), [as_record(record("np", "vanilla", "no-pretraining", 6))])
+    assert out.verdict == "holds"
+    assert "consistent with" in out.evidence and "p = " in out.evidence
+
+
+def test_sheet_count_far_from_the_reproduction_fails():
+    # Q2f: the sheet's 59/500 against a faithful 110/500 (22%, the typical value others report).
+    out = verdicts.decide_accuracy(decide("Q2f"), [as_record(record("pf", "vanilla", "pretrain-finetune", 110))])
+    assert out.verdict == "fails"
+    assert "significantly below" in out.evidence
+    assert out.details["p_value"] < 1e-4
+
+
+def test_rule_boundary_matches_fisher_exact_test():
+    from scipy.stats import fisher_exact
+    sheet = verdicts.Count(59, 500)
+    for k in range(40, 100):
+        p = fisher_exact([[59, 441], [k, 500 - k]]).pvalue
+        verdict, p_rule = verdicts.compare(sheet, verdicts.Count(k, 500))
+        assert p_rule == pytest.approx(p)
+        assert verdict == ("holds" if p >= 0.05 else "fails")
+
+
+def test_seeds_are_pooled_and_unfaithful_or_other_recipes_ignored():
+    recs = [as_record(record("a", "perceiver", "pretrain-finetune", 40)),
+            as_record(record("b", "perceiver", "pretrain-finetune", 50)),
+            as_record(record("c", "perceiver", "pretrain-finetune", 14, faithful=False)),
+            as_record(record("d", "vanilla", "pretrain-finetune", 14)),
+            as_record(record("e", "perceiver", "pretrain-finetune", 3, total=100))]
+    out = verdicts.decide_accuracy(decide("Q2g.i"), recs)
+    assert out.details["records"] == ["a", "b"]
+    assert "90/1000" in out.evidence and out.verdict == "fails"
+
+
+def test_perceiver_why_names_runs_that_reproduce_the_sheet():
+    m32 = as_record(record("p32", "perceiver", "pretrain-finetune", 15, faithful=False,
+                           config={"bottleneck_dim": 32, "perceiver_wiring": "default"}))
+    why = verdicts.perceiver_explanation([m32], verdicts.Count(14, 500), "receptive finding.")
+    assert why.startswith("Why: receptive finding.")
+    assert "p32 (m = 32, default wiring: 15/500" in why
+
+
+def test_nearest_name_helps_little_when_not_above_london():
+    claim = decide("Q3c")
+    recs = [as_record(record("nn", "none", "nearest-name", 17, faithful=False)),
+            as_record(record("london", "none", "london", 25))]
+    assert verdicts.decide_nearest_name(claim, recs).verdict == "holds"
+    recs[0] = as_record(record("nn", "none", "nearest-name", 60, faithful=False))
+    assert verdicts.decide_nearest_name(claim, recs).verdict == "fails"
+    assert verdicts.decide_nearest_name(claim, []).verdict == "not-checkable"
+
+
+def test_wilson_interval():
+    low, high = verdicts.Count(59, 500).wilson95()
+    assert 0.092 < low < 0.094 and 0.148 < high < 0.150
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_bad_records_are_one_line_errors(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ResultsError, match=r"x\.json: not valid JSON \(line 1"):
+        parse_record(bad, tmp_path)
+    data = record("y", "vanilla", "no-pretraining", 3)
+    del data["dev_total"]
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ResultsError, match="missing field 'dev_total'"):
+        parse_record(bad, tmp_path)
+    bad.write_text(json.dumps(record("y", "vanilla", "no-pretraining", 600)), encoding="utf-8")
+    with pytest.raises(ResultsError, match="must lie in 0..dev_total"):
+        parse_record(bad, tmp_path)
+
+
+# --------------------------------------------------------------------------- building
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A quick build with only the London and nearest-name records: every training run missing."""
+    base = tmp_path_factory.mktemp("report")
+    results = write_records(base / "results", record("london", "none", "london", 25),
+                            record("nearest-name", "none", "nearest-name", 17, faithful=False, unseen_names=499))
+    out = base / "out"
+    assert main(["--quick", "--out", str(out), "--results", str(results)]) == 0
+    return out, results
+
+
+def test_build_writes_both_files_and_figures(built):
+    out, _ = built
+    for name in ("REPORT.md", "index.html", "figures/sim_variance_vs_beta.png", "figures/sim_weight_histogram.png",
+                 "figures/sim_variance_vs_eta_var.png", "figures/model_accuracy.png",
+                 "figures/model_receptive_field.png", "figures/model_complexity.png", "data/sim_points.csv"):
+        assert (out / name).is_file(), name
+    md = (out / "REPORT.md").read_text(encoding="utf-8")
+    from derivations.claims import claim_ids_in
+    for cid in claim_ids_in():
+        assert f"| {cid} |" in md, cid
+
+
+def test_missing_results_are_shown_as_missing(built):
+    out, _ = built
+    md = (out / "REPORT.md").read_text(encoding="utf-8")
+    html = (out / "index.html").read_text(encoding="utf-8")
+    for label in ("vanilla, no pretraining (Q2d)", "vanilla, pretrain + finetune (Q2f)",
+                  "perceiver m = 64, pretrain + finetune (Q2g.i)"):
+        assert f"| {label} | not yet run |" in md
+        assert f"training result: {label}: not yet run" in html
+    for cid in ("Q2d", "Q2f", "Q2g.i"):
+        assert re.search(rf"\| {re.escape(cid)} \| [^|]+ \| pending \| not yet run", md), cid
+    assert "loss curves: no metrics log committed" in md
+    assert not (out / "figures" / "model_loss.png").exists()
+    assert "| Q3c |" in md and "17/500 = 3.4%" in md
+
+
+def test_recorded_results_decide_the_claims(built, tmp_path):
+    _, results = built
+    res = write_records(tmp_path / "results", *[json.loads(p.read_text()) for p in results.glob("*.json")],
+                        record("np", "vanilla", "no-pretraining", 8, metrics_log="runs/np/metrics.jsonl"),
+                        record("pf", "vanilla", "pretrain-finetune", 110))
+    metrics = res / "metrics"
+    metrics.mkdir()
+    (metrics / "pf.jsonl").write_text("".join(json.dumps({"step": s, "loss": 3.0 / (1 + s), "lr": 6e-4}) + "\n"
+                                              for s in range(50)), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["--quick", "--out", str(out), "--results", str(res)]) == 0
+    md = (out / "REPORT.md").read_text(encoding="utf-8")
+    assert re.search(r"\| Q2d \| [^|]+ \| holds \|", md)
+    assert re.search(r"\| Q2f \| [^|]+ \| fails \|", md)
+    assert re.search(r"\| Q2g\.i \| [^|]+ \| pending \|", md)
+    assert "| vanilla, pretrain + finetune (Q2f) | pf: 110/500 = 22.0%" in md
+    assert (out / "figures" / "model_loss.png").is_file()
+    assert "np: its metrics log runs/np/metrics.jsonl is not committed" in md
+
+
+def test_check_passes_then_detects_stale_files(built, capsys):
+    out, results = built
+    args = ["--check", "--quick", "--out", str(out), "--results", str(results)]
+    (out / "figures" / "screenshot.png").write_bytes(b"the browser test's, not the build's")
+    assert main(args) == 0
+    capsys.readouterr()
+
+    md, html, orphan = out / "REPORT.md", out / "index.html", out / "figures" / "old.png"
+    md_bytes, html_bytes = md.read_bytes(), html.read_bytes()
+    md.write_bytes(md_bytes + b"\nedited by hand\n")
+    html.unlink()
+    orphan.write_bytes(b"x")
+    try:
+        assert main(args) == 1
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last.startswith("report: stale: REPORT.md (differs), index.html (missing), "
+                               "figures/old.png (no longer generated) in ")
+    finally:
+        md.write_bytes(md_bytes)
+        html.write_bytes(html_bytes)
+        orphan.unlink()
+
+
+def test_build_is_deterministic_and_removes_orphans(built, tmp_path):
+    out, results = built
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (out / "data" / "stale.csv").write_text("x")
+    assert main(["--quick", "--out", str(out), "--results", str(results)]) == 0
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_html_is_self_contained_without_raw_latex(built):
+    out, _ = built
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    srcs = re.findall(r'<img[^>]* src="([^"]+)"', html)
+    formulas = [s for s in srcs if s.startswith("data:")]
+    files = [s for s in srcs if not s.startswith("data:")]
+    md = (out / "REPORT.md").read_text(encoding="utf-8")
+    assert len(formulas) == md.count("$$\n") // 2 > 20
+    for uri in formulas:
+        assert uri.startswith("data:image/png;base64,")
+        assert base64.b64decode(uri.split(",", 1)[1]).startswith(b"\x89PNG")
+    for f in files:
+        assert (out / f).is_file(), f
+    text = re.sub(r'src="data:[^"]*"', "", html)
+    text = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
+    assert not re.search(r"\\[A-Za-z]+|\$", text), "raw LaTeX in the HTML"
+    assert "could not be typeset" not in html
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "report", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_help_explains_check():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    assert "--check" in proc.stdout and "exit 1" in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--results", "/nonexistent/results"], "--results /nonexistent/results: no such folder"),
+    (["--out", "pyproject.toml"], "--out pyproject.toml: not a folder"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_user_mistakes_are_one_line_errors(args, message):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"report: error: {message}"
+
+
+def test_bad_record_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "broken.json").write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        main(["--quick", "--out", str(tmp_path / "out"), "--results", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("report: error: ") and "broken.json: not valid JSON" in err[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_committed_report_exists():
+    """The generated files are committed so the results can be read without running anything."""
+    assert (REPORT_DIR / "REPORT.md").is_file() and (REPORT_DIR / "index.html").is_file()
