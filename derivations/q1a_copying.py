@@ -7,7 +7,7 @@ import numpy as np
 import sympy as sp
 
 from .attention import softmax_weight, textbook_weight
-from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult
+from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult, show
 
 WeightFn = Callable[[list, int], sp.Expr]
 
@@ -165,7 +165,7 @@ def check_copies(logits: list[sp.Expr], j: int = 0, threshold: float = 0.99) -> 
     w = sp.simplify(textbook_weight(logits, j))
     if float(w) >= threshold:
         return Check(True, f"α_j = {float(w):.4f} ≥ {threshold}")
-    return Check(False, f"α_j = {w} = {float(w):.4f} < {threshold}")
+    return Check(False, f"α_j = {show(w)} = {float(w):.4f} < {threshold}")
 
 
 def prove_copy_intuition(size: int = 10, scale: sp.Expr = sp.Integer(1)) -> ProofResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .attention import softmax_weights
-from .result import FAILS, HOLDS, Check, ProofResult, require
+from .result import FAILS, HOLDS, Check, ProofResult, require, show
 from .symbols import beta, extra, n
 
 Logits = tuple[sp.Expr, sp.Expr, sp.Expr]
@@ -36,9 +36,9 @@ def check_average_query(logits: Logits, scale: sp.Symbol = beta) -> Check:
     if all(sp.simplify(lim - sp.Rational(1, 2)) == 0 for lim in limits):
         return Check(True, f"w_a, w_b → ½ as {scale} → ∞ for every n ≥ 2")
     at10 = [sp.nsimplify(lim.subs(extra, 8)) for lim in limits]
-    shown = [lim.subs(extra, n - 2) for lim in limits]
+    shown = [show(lim.subs(extra, n - 2)) for lim in limits]
     return Check(False, f"as {scale} → ∞ the weights tend to ({shown[0]}, {shown[1]}); at n = 10 that is "
-                 f"({at10[0]}, {at10[1]}) ≈ ({float(at10[0]):.4f}, {float(at10[1]):.4f}), not ½")
+                 f"{show(at10[0])} ≈ {float(at10[0]):.4f} each, not ½")
 
 
 def check_error_bound(bound: sp.Expr = AVERAGE_ERROR_BOUND) -> Check:

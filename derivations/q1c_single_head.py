@@ -10,7 +10,7 @@ from sympy import stats as sps
 
 from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, weights
 from .quadrature import normal_expectation
-from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult, require
+from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, iso_var, n
 
 # (c) ii logits with q = beta (mu_a + mu_b), in the iso_var → 0 limit: (beta·eta, beta, 0).
@@ -120,7 +120,7 @@ def prove_weights(claimed: tuple[sp.Expr, sp.Expr] = (SHEET_T, SHEET_T)) -> Proo
         verdict=HOLDS if ok_sheet else FAILS,
         evidence=(
             f"α_a and α_b differ: exact α_a = e^{{10(η−1)}}/(1 + e^{{10(η−1)}}) (n = 2). Counterexample η = 2: "
-            f"α_a = {sp.simplify(exact_a)} ≈ {float(exact_a):.6f}, α_b = {float(exact_b):.3g}, the sheet says both = {float(sheet):.3g}"
+            f"α_a = {show(exact_a)} ≈ {float(exact_a):.6f}, α_b = {float(exact_b):.3g}, the sheet says both = {float(sheet):.3g}"
         ),
         decided_by="derivations.q1c_single_head.prove_weights",
         answer="α_a = e^{βη}/(e^{βη} + e^β + n − 2), α_b = t = e^β/(e^{βη} + e^β + n − 2), each other α_i = 1/(e^{βη} + e^β + n − 2).",
@@ -159,7 +159,7 @@ def prove_threshold(threshold: sp.Expr = sp.Rational(11, 10)) -> ProofResult:
         statement="if η > 1.1 then C ≈ V_a",
         verdict=HOLDS if ok_sheet else FAILS,
         evidence=(
-            f"at η = {threshold}: α_a = {sp.simplify(w)} = {float(w):.4f}, so C ≈ {float(w):.3f}·V_a + {1 - float(w):.3f}·V_b; "
+            f"at η = {threshold}: α_a = {show(w)} = {float(w):.4f}, so C ≈ {float(w):.3f}·V_a + {1 - float(w):.3f}·V_b; "
             f"α_a ≥ 0.99 needs η ≥ 1 + ln(99)/10 = {float(eta_99):.4f}"
         ),
         decided_by="derivations.q1c_single_head.prove_threshold",

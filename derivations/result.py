@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from .latex import latex
 
@@ -14,6 +15,21 @@ FAILS = "fails"
 NOT_CHECKABLE = "not-checkable"
 PENDING = "pending"
 VERDICTS = (HOLDS, HOLDS_WITH_CONDITIONS, FAILS, NOT_CHECKABLE, PENDING)
+
+
+class _EvidencePrinter(StrPrinter):
+    """SymPy's str printer with Euler's number written e, as a reader expects in evidence text."""
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_exp(self, expr):
+        return f"e^({self._print(expr.args[0])})"
+
+
+def show(expr) -> str:
+    """An exact value for an evidence line: e/(e + 9), e^(10)/(1 + e^(10))."""
+    return _EvidencePrinter().doprint(sp.simplify(sp.sympify(expr)))
 
 
 class ProofError(AssertionError):
