@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from derivations.cli import OneLineParser
+
 EPILOG = """\
 The report reads recorded results only (report/results/*.json, written by `python -m models`);
 it never trains. It decides every claim of ../shared/seed/CLAIMS.md (derivations/), reruns the
