@@ -8,8 +8,12 @@ tensors handed to every attention call, never parameters or saved buffers.
 
 from __future__ import annotations
 
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -51,6 +55,56 @@ class GPTConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
+# ---------------------------------------------------------------------------- dropout
+
+
+class DropoutSource:
+    """Dropout keep-masks drawn with NumPy's PCG64 on the CPU: the distribution of torch's
+    dropout (each element kept with probability 1 - p, independently, kept ones scaled by
+    1/(1 - p); p is resolved to 2^-32), drawn about 3x faster than torch's serial Mersenne
+    Twister, which makes dropout a third of a CPU training step. Another random stream than
+    torch's, so a run with it is not bit-identical to one without; seed it per step, e.g.
+    (seed, step), and a resumed run draws the masks an uninterrupted one draws."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def keep(self, shape, p: float) -> torch.Tensor:
+        u = self.rng.integers(0, 2 ** 32, size=tuple(shape), dtype=np.uint32)
+        return torch.from_numpy(u >= np.uint32(min(round(p * 2 ** 32), 2 ** 32 - 1)))
+
+    def dropout(self, x: torch.Tensor, p: float) -> torch.Tensor:
+        return torch.where(self.keep(x.shape, p), x * (1.0 / (1.0 - p)), 0.0)
+
+
+_DROPOUT_SOURCE: ContextVar[DropoutSource | None] = ContextVar("attnlab_dropout_source", default=None)
+
+
+@contextmanager
+def dropout_source(source: DropoutSource | None):
+    """Within this block, dropout on CPU tensors draws its masks from `source` (None: torch's)."""
+    token = _DROPOUT_SOURCE.set(source)
+    try:
+        yield source
+    finally:
+        _DROPOUT_SOURCE.reset(token)
+
+
+def _fast_source(x: torch.Tensor) -> DropoutSource | None:
+    source = _DROPOUT_SOURCE.get()
+    return source if source is not None and x.device.type == "cpu" else None
+
+
+class Dropout(nn.Dropout):
+    """nn.Dropout, drawing from the active DropoutSource when there is one (CPU only)."""
+
+    def forward(self, x):
+        source = _fast_source(x)
+        if source is None or not self.training or self.p == 0.0:
+            return super().forward(x)
+        return source.dropout(x, self.p)
+
+
 # ---------------------------------------------------------------------------- attention core
 
 
@@ -61,9 +115,21 @@ def attention(q, k, v, mask=None, dropout_p: float = 0.0, training: bool = False
     True where a query may attend to a key (every row needs at least one True).
     scale defaults to 1/sqrt(D). Dropout on the weights only while training.
     Passing v = identity (Tk × Tk) returns the attention weights themselves.
+    With a DropoutSource active (CPU, training, dropout_p > 0) the same formula is written out
+    (scaled_dot_product_attention would draw its dropout with torch's slower generator).
     """
-    return F.scaled_dot_product_attention(
-        q, k, v, attn_mask=mask, dropout_p=dropout_p if training else 0.0, scale=scale)
+    p = dropout_p if training else 0.0
+    source = _fast_source(q) if p > 0.0 else None
+    if source is None:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = torch.matmul(q, k.transpose(-2, -1))
+    if mask is None:
+        s = s * scale
+    else:  # one pass: scale, and -inf where masked
+        s = torch.where(mask, s * scale, float("-inf"))
+    weights = torch.softmax(s, dim=-1) * source.keep(s.shape, p)  # dropped weights zeroed ...
+    return torch.matmul(weights, v) * (1.0 / (1.0 - p))  # ... and the kept ones scaled, on the smaller side
 
 
 def causal_mask(n_queries: int, n_keys: int, device=None) -> torch.Tensor:
@@ -81,7 +147,7 @@ class CrossAttention(nn.Module):
         self.query = nn.Linear(d, d)
         self.value = nn.Linear(d, d)
         self.proj = nn.Linear(d, d)
-        self.resid_drop = nn.Dropout(config.dropout)
+        self.resid_drop = Dropout(config.dropout)
         self.n_head = config.n_head
         self.dropout = config.dropout
 
@@ -106,7 +172,7 @@ class CausalSelfAttention(CrossAttention):
 
 def mlp(config: GPTConfig) -> nn.Sequential:
     d = config.n_embd
-    return nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d), nn.Dropout(config.dropout))
+    return nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d), Dropout(config.dropout))
 
 
 class Block(nn.Module):
@@ -136,11 +202,14 @@ class DownProjectBlock(Block):
         self.wiring = config.perceiver_wiring
         self.C = nn.Parameter(torch.empty(1, config.bottleneck_dim, config.n_embd))
 
-    def forward(self, x_input, mask):
+    def forward(self, x_input, mask, latent_positions=None):
+        """latent_positions (B, L): which rows of C the L latents use (packed rows hold the
+        latents of several examples); default the m rows of C, shared by the batch."""
+        C = self.C if latent_positions is None else self.C[0, latent_positions]
         if self.wiring == "default":
-            z = self.C + self.attn(x_input, self.ln1(self.C), mask)
+            z = C + self.attn(x_input, self.ln1(C), mask)
         else:
-            z = self.attn(self.ln1(x_input), self.ln1(self.C), mask)
+            z = self.attn(self.ln1(x_input), self.ln1(C), mask)
         return z + self.mlp(self.ln2(z))
 
 
@@ -169,7 +238,7 @@ class GPT(nn.Module):
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
         self.pos_emb = nn.Parameter(torch.zeros(1, config.block_size, config.n_embd))
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.perceiver = config.variant == "perceiver"
         if self.perceiver:
             self.down_block = DownProjectBlock(config)
@@ -213,7 +282,7 @@ class GPT(nn.Module):
         pos = self.pos_emb[:, :t, :] if positions is None else self.pos_emb[0, positions]
         return self.drop(self.tok_emb(idx) + pos)
 
-    def body(self, x_input, masks=None):
+    def body(self, x_input, masks=None, latent_positions=None):
         """Embedded input (B, t, n_embd) -> final hidden states (B, t, n_embd), before ln_f."""
         if masks is None:
             masks = self.masks(x_input.shape[1], x_input.device)
@@ -222,22 +291,24 @@ class GPT(nn.Module):
             for block in self.blocks:
                 x = block(x, masks["self"])
             return x
-        y = self.down_block(x_input, masks["down"])
+        y = self.down_block(x_input, masks["down"], latent_positions)
         for block in self.blocks:
             y = block(y, masks["latent"])
         return self.up_block(y, x_input, masks["up"])
 
-    def forward(self, idx, targets=None, masks=None, positions=None):
+    def forward(self, idx, targets=None, masks=None, positions=None, latent_positions=None):
         """Logits (B, t, vocab) and, with targets, the cross-entropy ignoring PAD (id 0).
-        masks / positions default to the course's (see masks(), embed())."""
-        logits = self.head(self.ln_f(self.body(self.embed(idx, positions), masks)))
+        masks / positions / latent_positions default to the course's (see masks(), embed(),
+        DownProjectBlock); models.fast.pack_batch makes them for packed rows."""
+        logits = self.head(self.ln_f(self.body(self.embed(idx, positions), masks, latent_positions)))
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0)
         return logits, loss
 
     def configure_optimizer(self, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95), **kw):
-        """AdamW with weight decay on the weights of Linear layers only."""
+        """AdamW with weight decay on the weights of Linear layers only. kw go to AdamW
+        (foreach=True or fused=True pick its faster implementations; default its for-loop)."""
         decay = {id(m.weight) for m in self.modules() if isinstance(m, nn.Linear)}
         params = list(self.parameters())
         groups = [{"params": [p for p in params if id(p) in decay], "weight_decay": weight_decay},
