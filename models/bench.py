@@ -1,5 +1,6 @@
-"""Throughput of the faithful fp32 path: training steps at the pretraining and finetuning
-shapes, and batched greedy decoding of dev questions, for both variants."""
+"""Throughput: of the faithful fp32 path alone (run_bench: training steps at the pretraining and
+finetuning shapes, batched greedy decoding), and of the baseline against the fast path on the
+same batches in one process (run_compare, `bench --compare`)."""
 
 from __future__ import annotations
 
@@ -96,4 +97,150 @@ def format_rows(rows: list[dict]) -> str:
         else:
             lines.append(f"{r['stage']:<9} {r['variant']:<10} {r['batch']:<14} {r['seconds_per_step']:>8.3f} "
                          f"{r['tokens_per_second']:>10.0f} {r['useful_tokens_per_second']:>13.0f} {'':>11}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- baseline vs fast
+
+
+def _training_batches(dataset, batch_size: int, count: int, seed: int) -> list:
+    """The first `count` full batches of the faithful order (epoch 0, then 1, ...)."""
+    full = min(batch_size, len(dataset))
+    data, epoch = [], 0
+    while len(data) < count:
+        data += [b for b in batches(dataset, seed, epoch, batch_size) if b[0].shape[0] == full]
+        epoch += 1
+    return data[:count]
+
+
+def compare_training(config: GPTConfig, dataset, batch_size: int, lr: float, steps: int, warmup: int,
+                     device: torch.device, seed: int = 0, speed=None, epoch: bool = False) -> dict:
+    """Baseline (padded fp32 step) and fast path on the same batches, their steps interleaved so
+    that both see the same machine; throughput in useful (non-PAD target) tokens per second.
+    With `epoch`, also time one whole epoch of the faithful order on the fast path (data,
+    packing and steps: everything a real epoch does)."""
+    from .fast import BASELINE, FAST, Packed, Stepper
+    speed = speed or FAST
+    data = _training_batches(dataset, batch_size, warmup + steps, seed)
+    cfg = TrainConfig(epochs=1, batch_size=batch_size, lr=lr, seed=seed)
+    runs = {}
+    for name, sp in (("baseline", BASELINE), ("fast", speed)):
+        torch.manual_seed(seed)
+        model = GPT(config).to(device).train()
+        runs[name] = {"stepper": Stepper(model, cfg, device, sp), "seconds": 0.0, "useful": 0, "losses": []}
+    shapes = {}
+    for i, (x, y) in enumerate(data):
+        for name, run in runs.items():
+            stepper = run["stepper"]
+            _sync(device)
+            t0 = time.perf_counter()
+            batch = stepper.prepare(x, y)  # packing is part of the fast step's cost
+            loss = stepper.step(batch, lr, step_seed=(seed, i)).item()
+            _sync(device)
+            if i >= warmup:
+                run["seconds"] += time.perf_counter() - t0
+                run["useful"] += int((y != 0).sum())
+            run["losses"].append(loss)
+            shapes[name] = "x".join(map(str, batch.shape if isinstance(batch, Packed) else batch[0].shape))
+    base, fast = runs["baseline"], runs["fast"]
+    row = {"batch": f"{data[0][0].shape[0]}x{data[0][0].shape[1]}", "fast_rows": shapes["fast"], "steps": steps,
+           "baseline": base["useful"] / base["seconds"], "fast": fast["useful"] / fast["seconds"],
+           "baseline_seconds_per_step": base["seconds"] / steps, "fast_seconds_per_step": fast["seconds"] / steps,
+           "first_loss": {"baseline": base["losses"][0], "fast": fast["losses"][0]}}
+    row["ratio"] = row["fast"] / row["baseline"]
+    if epoch:
+        stepper = fast["stepper"]
+        _sync(device)
+        t0 = time.perf_counter()
+        for j, (x, y) in enumerate(batches(dataset, seed, 1, batch_size, fast=stepper.speed.fast_data)):
+            stepper.step(stepper.prepare(x, y), lr, step_seed=(seed, 10_000 + j)).item()
+        _sync(device)
+        row["epoch_seconds_fast"] = time.perf_counter() - t0
+        row["epoch_measured"] = True
+    else:  # from the timed steps, per example
+        row["epoch_seconds_fast"] = row["fast_seconds_per_step"] / batch_size * len(dataset)
+        row["epoch_measured"] = False
+    return row
+
+
+def compare_evaluation(config: GPTConfig, vocab: Vocab, questions: list[str], baseline_count: int,
+                       batch_size: int, device: torch.device, seed: int = 0, repeats: int = 1) -> dict:
+    """One question at a time, the whole model run on every prefix (GPT.generate, the course's
+    loop), on an evenly spaced subset of `baseline_count` questions, against batched cached
+    decoding of all the questions; examples per second, and whether the subset's predictions
+    are identical. The model is untrained, so it rarely emits ⁇ and nearly every question
+    decodes all 32 characters: the most work per question."""
+    from .data import MASK_CHAR
+    from .evaluate import DECODE_STEPS, extract_prediction
+    torch.manual_seed(seed)
+    model = GPT(config).to(device).eval()
+    stride = max(1, len(questions) // baseline_count)
+    subset = list(range(0, len(questions), stride))[:baseline_count]
+    predict(model, vocab, questions[:8], batch_size=batch_size, device=device)  # warm-up
+    _sync(device)
+    t0 = time.perf_counter()
+    singles = []
+    for i in subset:
+        out = model.generate(torch.tensor([vocab.encode(questions[i] + MASK_CHAR)], device=device), DECODE_STEPS)
+        singles.append(extract_prediction(vocab.decode(out[0].tolist())))
+    _sync(device)
+    base_seconds = time.perf_counter() - t0
+    fast_runs = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        preds = predict(model, vocab, questions, batch_size=batch_size, device=device)
+        _sync(device)
+        fast_runs.append(time.perf_counter() - t0)
+    fast_seconds = sorted(fast_runs)[len(fast_runs) // 2]
+    same = sum(preds[i] == s for i, s in zip(subset, singles))
+    row = {"examples": len(questions), "baseline_examples": len(subset),
+           "baseline": len(subset) / base_seconds, "fast": len(questions) / fast_seconds,
+           "baseline_seconds_per_example": base_seconds / len(subset), "fast_seconds": fast_seconds,
+           "fast_seconds_runs": fast_runs, "identical_predictions": same == len(subset),
+           "identical_count": same}
+    row["ratio"] = row["fast"] / row["baseline"]
+    row["seconds_500_baseline_estimate"] = row["baseline_seconds_per_example"] * len(questions)
+    return row
+
+
+def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: list[str], *, variants: list[str],
+                steps: int, warmup: int, epoch: bool, eval_baseline_count: int, eval_count: int,
+                eval_batch_size: int, eval_repeats: int, device: torch.device, seed: int = 0,
+                log=None) -> list[dict]:
+    pre = PretrainDataset(wiki_lines, vocab, seed)
+    fin = FinetuneDataset(train_rows, vocab)
+    rows = []
+    for variant in variants:
+        config = GPTConfig(vocab_size=len(vocab), variant=variant)
+        for stage, dataset, recipe in (("pretrain", pre, "pretrain"), ("finetune", fin, "no-pretraining")):
+            r = compare_training(config, dataset, RECIPES[recipe]["batch_size"], RECIPES[recipe]["lr"], steps, warmup,
+                                 device, seed, epoch=epoch and stage == "pretrain")
+            if stage != "pretrain":
+                r.pop("epoch_seconds_fast")
+                r.pop("epoch_measured")
+            rows.append({"stage": stage, "variant": variant, "unit": "useful tokens/s", **r})
+            if log:
+                log(format_compare(rows[-1:], header=False))
+        r = compare_evaluation(config, vocab, dev_questions[:eval_count], eval_baseline_count, eval_batch_size,
+                               device, seed, eval_repeats)
+        rows.append({"stage": "evaluate", "variant": variant, "unit": "questions/s", **r})
+        if log:
+            log(format_compare(rows[-1:], header=False))
+    return rows
+
+
+def format_compare(rows: list[dict], header: bool = True) -> str:
+    lines = [f"{'stage':<9} {'variant':<10} {'unit':<16} {'baseline':>10} {'fast':>10} {'ratio':>7}  detail"] if header else []
+    for r in rows:
+        if r["stage"] == "evaluate":
+            detail = (f"baseline: {r['baseline_examples']} questions one at a time, full recompute; fast: "
+                      f"{r['examples']} batched, cached; identical predictions: {r['identical_predictions']}")
+        else:
+            detail = (f"{r['batch']} padded vs packed {r['fast_rows']}; s/step {r['baseline_seconds_per_step']:.2f} "
+                      f"vs {r['fast_seconds_per_step']:.2f}")
+            if "epoch_seconds_fast" in r:
+                detail += f"; fast epoch {r['epoch_seconds_fast']:.1f} s" + ("" if r["epoch_measured"] else " (est.)")
+        lines.append(f"{r['stage']:<9} {r['variant']:<10} {r['unit']:<16} {r['baseline']:>10.1f} {r['fast']:>10.1f} "
+                     f"{r['ratio']:>6.1f}x  {detail}")
     return "\n".join(lines)

@@ -1,5 +1,5 @@
 """`python -m models <command>`: examples, pretrain, finetune, evaluate, london, nearest-name,
-bench, receptive-field. A user mistake prints one line `models: error: ...` and exits 2."""
+bench, pipeline, receptive-field. A user mistake prints one line `models: error: ...` and exits 2."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from . import data as D
 from .checkpoint import describe, load_model
+from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed
 from .evaluate import accuracy, correct_line, predict
 from .fileio import UserError, atomic_write_text
 from .model import VARIANTS, WIRINGS, GPT, GPTConfig
-from .results import RESULTS_DIR, check_name, command_line, git_commit, write_record
+from .results import RESULTS_DIR, check_name, command_line, cpu_name, git_commit, write_record
 from .train import RECIPES, Run, TrainConfig, device_name, pick_device
 
 RUNS_DIR = D.REPO_ROOT / "runs"
@@ -191,6 +192,37 @@ def _train_options(p: argparse.ArgumentParser, recipe_note: str) -> None:
     g.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
     _threads_option(g)
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
+                   help="stop with a checkpoint once this much wall time has passed (--resume continues)")
+    _speed_options(p)
+
+
+def _deadline(args) -> float | None:
+    return None if not args.time_limit else args.started + args.time_limit
+
+
+def _speed_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("speed (how a step is computed, not what: models/SPEED.md; a resumed run keeps "
+                             "its own unless told)")
+    g.add_argument("--baseline", action="store_true",
+                   help="the plain step: padded rows, torch's dropout, for-loop AdamW, fp32 (what bench compares to)")
+    g.add_argument("--no-pack", dest="pack", action="store_false", default=None,
+                   help="keep padded rows (default: pack each batch's examples into rows, an exact rearrangement)")
+    g.add_argument("--no-fast-dropout", dest="fast_dropout", action="store_false", default=None,
+                   help="torch's dropout generator (default on the CPU: NumPy's PCG64, same distribution)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help="AdamW implementation (default fused)")
+    g.add_argument("--dtype", choices=DTYPES,
+                   help="fp32 (default) or bf16 autocast (not exact, so not faithful; slow on CPUs without bf16)")
+    g.add_argument("--compile", action="store_true", default=None, help="torch.compile the model (GPU)")
+
+
+def _speed(args, stored: dict | None = None) -> Speed:
+    """--baseline, else the run's stored options (a resumed run), else the fast defaults; then
+    every option typed on the command line."""
+    base = BASELINE if args.baseline else Speed.from_dict(stored) if stored else FAST
+    typed = {k: getattr(args, k) for k in ("pack", "fast_dropout", "optimizer", "dtype", "compile")
+             if getattr(args, k) is not None}
+    return replace(base, **typed)
 
 
 def _threads_option(p) -> None:
@@ -261,9 +293,10 @@ def _open_run(args, vocab, command: str, make_model, recipe_of) -> Run:
 
 
 def _finish(run: Run, n_examples: int) -> bool:
-    """Whether the run finished its epochs, and is therefore faithful if configured so."""
+    """Whether the run finished its epochs, every step computed exactly (fp32), and is therefore
+    faithful if configured so."""
     complete = run.step >= run.total_steps(n_examples)
-    return complete and bool(run.info.get("faithful_config"))
+    return complete and bool(run.info.get("faithful_config")) and run.info.get("exact", True)
 
 
 # ---------------------------------------------------------------------------- commands
@@ -301,12 +334,15 @@ def cmd_pretrain(args) -> int:
         lines = lines[:run.info["limit"]]
     dataset = D.PretrainDataset(lines, vocab, seed=run.cfg.seed)
     run.info["faithful"] = False
-    run.train(dataset, device, progress=_progress(args))
+    speed = _speed(args, run.info.get("speed"))
+    complete = run.train(dataset, device, progress=_progress(args), speed=speed, deadline=_deadline(args))
     run.info["faithful"] = _finish(run, len(dataset))
     run.info["device"] = device_name(device)
     run.save_model_only()
     print(f"pretrained {describe(run.model.config)}: {run.step} steps in {run.wall_seconds:.1f} s -> "
           f"{run.model_path}")
+    if not complete and args.time_limit:
+        print(f"stopped at the time limit after step {run.step}: add --resume to continue")
     return 0
 
 
@@ -355,12 +391,16 @@ def cmd_finetune(args) -> int:
         train_rows = train_rows[:run.info["limit"]]
     dataset = D.FinetuneDataset(train_rows, vocab)
     run.info["faithful"] = False
-    run.train(dataset, device, progress=_progress(args))
+    speed = _speed(args, run.info.get("speed"))
+    complete = run.train(dataset, device, progress=_progress(args), speed=speed, deadline=_deadline(args))
     run.info["faithful"] = _finish(run, len(dataset)) and _is_default_file(train_path, ddir, D.TRAIN_TSV)
     run.info["device"] = device_name(device)
     run.save_model_only()
     print(f"finetuned {describe(run.model.config)} ({run.info['recipe']}): {run.step} steps in "
           f"{run.wall_seconds:.1f} s -> {run.model_path}")
+    if not complete and args.time_limit:
+        print(f"stopped at the time limit after step {run.step}: add --resume to continue (no evaluation yet)")
+        return 0
     if eval_rows is None:
         return 0
     preds, eval_seconds = _evaluate_rows(run.model, vocab, eval_rows, args, device)
@@ -381,7 +421,8 @@ def cmd_finetune(args) -> int:
         train_seconds=round(run.wall_seconds, 3), eval_seconds=round(eval_seconds, 3),
         eval_file=_display(eval_path), predictions=_display(outputs), checkpoint=_display(run.model_path),
         metrics_log=logs.get("finetune"), pretrain_metrics_log=logs.get("pretrain"), run_dir=_display(run.out_dir),
-        limit=run.info["limit"], pretrained=pre, dtype="fp32")
+        limit=run.info["limit"], pretrained=pre, dtype="fp32", train_speed=run.info.get("speed"),
+        decoding="batched greedy, key/value cache (models/decode.py)")
     print(f"record: {path}")
     return 0
 
@@ -415,7 +456,7 @@ def cmd_evaluate(args) -> int:
         wall_seconds=eval_seconds, steps=info.get("steps", 0) or 0, dev_correct=correct, dev_total=total,
         results_dir=args.results_dir, config=model.config.to_dict(), checkpoint=_display(ckpt),
         checkpoint_format=info.get("format"), eval_file=_display(eval_path), predictions=_display(args.outputs),
-        dtype=args.dtype, pretrained=info.get("pretrained"))
+        dtype=args.dtype, pretrained=info.get("pretrained"), decoding="batched greedy, key/value cache (models/decode.py)")
     print(f"record: {path}")
     return 0
 
@@ -485,6 +526,8 @@ def cmd_bench(args) -> int:
     lines = D.read_wiki(ddir / D.WIKI)
     train = D.read_tsv(ddir / D.TRAIN_TSV, vocab, answers=True)
     dev = D.read_tsv(ddir / D.DEV_TSV, vocab, answers=True)
+    if args.compare:
+        return _bench_compare(args, vocab, lines, train, [r.question for r in dev], device)
     rows = run_bench(vocab, lines, train, [r.question for r in dev], variants=args.variants, steps=args.steps,
                      warmup=args.warmup, eval_count=args.eval_count, eval_batch_size=args.eval_batch_size,
                      device=device, seed=args.seed)
@@ -494,6 +537,37 @@ def cmd_bench(args) -> int:
         print(f"device {device_name(device)}, {torch.get_num_threads()} threads, fp32, faithful shapes; "
               f"{args.steps} timed steps after {args.warmup} warm-up")
         print(format_rows(rows))
+    return 0
+
+
+def _bench_compare(args, vocab, lines, train, dev, device) -> int:
+    from .bench import format_compare, run_compare
+    quick = args.quick
+    steps = args.steps if args.steps_given else (1 if quick else 2)
+    settings = dict(steps=steps, warmup=args.warmup, epoch=not (quick or args.no_epoch),
+                    eval_baseline_count=args.eval_baseline_count or (10 if quick else 50),
+                    eval_count=args.eval_count if args.eval_count_given else len(dev),
+                    eval_batch_size=args.eval_batch_size, eval_repeats=1 if quick else 3)
+    load_before = os.getloadavg()
+    head = (f"device {device_name(device)} ({cpu_name() if device.type == 'cpu' else 'CUDA'}), "
+            f"{torch.get_num_threads()} threads; load average {load_before[0]:.2f}; baseline = padded fp32 step, "
+            f"torch dropout, for-loop AdamW / one question at a time, full recompute")
+    log = None if args.json else print
+    if log:
+        print(head)
+        print(format_compare([], header=True))
+    t0 = time.perf_counter()
+    rows = run_compare(vocab, lines, train, dev, variants=args.variants, device=device, seed=args.seed, log=log,
+                       **settings)
+    info = {"device": device_name(device), "threads": torch.get_num_threads(), "settings": settings,
+            "load_average_before": load_before, "load_average_after": os.getloadavg(),
+            "seconds": time.perf_counter() - t0, "command": command_line(args.argv)}
+    if device.type == "cpu":
+        info["cpu"] = cpu_name()
+    if args.json:
+        print(json.dumps({**info, "rows": rows}))
+    else:
+        print(f"load average after {info['load_average_after'][0]:.2f}; {info['seconds']:.0f} s in all")
     return 0
 
 
@@ -577,7 +651,8 @@ def build_parser() -> Parser:
     p.add_argument("--eval-file", help="TSV with answers to evaluate on (default birth_dev.tsv)")
     p.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
     p.add_argument("--outputs", type=Path, help="predictions file (default <out>/predictions.txt)")
-    p.add_argument("--eval-batch-size", type=positive_int, default=64, help="questions decoded together")
+    p.add_argument("--eval-batch-size", type=positive_int, default=512,
+                   help="questions decoded together (default 512; predictions do not depend on it)")
     record_options(p)
 
     p = add("evaluate", "greedy predictions for a question file, with accuracy when it has answers", cmd_evaluate)
@@ -585,8 +660,8 @@ def build_parser() -> Parser:
                    help="model.safetensors of a run, or a course state dict (.params saved by torch.save)")
     p.add_argument("--eval-file", type=Path, required=True, help="TSV of questions, with or without answers")
     p.add_argument("--outputs", type=Path, required=True, help="write one prediction per line here")
-    p.add_argument("--batch-size", dest="eval_batch_size", type=positive_int, default=64,
-                   help="questions decoded together (predictions do not depend on it)")
+    p.add_argument("--batch-size", dest="eval_batch_size", type=positive_int, default=512,
+                   help="questions decoded together (default 512; predictions do not depend on it)")
     p.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="precision (default fp32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     _threads_option(p)
@@ -615,16 +690,29 @@ def build_parser() -> Parser:
     record_options(p, "nearest-name")
 
     p = add("bench", "training tokens/s (pretraining and finetuning shapes) and evaluation examples/s", cmd_bench)
+    p.add_argument("--compare", action="store_true",
+                   help="baseline vs fast path on the same batches, one process: both throughputs and their ratio")
+    p.add_argument("--quick", action="store_true",
+                   help="with --compare: 1 timed step, no whole epoch (estimated), 10 baseline questions")
+    p.add_argument("--no-epoch", action="store_true",
+                   help="with --compare: estimate the fast pretraining epoch from the timed steps instead of running it")
+    p.add_argument("--eval-baseline-count", type=positive_int,
+                   help="with --compare: questions decoded one at a time for the baseline (default 50; quick 10)")
     p.add_argument("--variants", type=lambda s: [v for v in s.split(",") if v], default=list(VARIANTS),
                    help="comma-separated variants (default vanilla,perceiver)")
-    p.add_argument("--steps", type=positive_int, default=2, help="timed training steps per row (default 2)")
+    p.add_argument("--steps", type=positive_int, default=2,
+                   help="timed training steps per row (default 2; with --compare --quick 1)")
     p.add_argument("--warmup", type=nonnegative_int, default=1, help="untimed steps first (default 1)")
-    p.add_argument("--eval-count", type=positive_int, default=64, help="dev questions decoded (default 64)")
-    p.add_argument("--eval-batch-size", type=positive_int, default=64, help="questions decoded together")
+    p.add_argument("--eval-count", type=positive_int, default=64,
+                   help="dev questions decoded (default 64; with --compare all 500)")
+    p.add_argument("--eval-batch-size", type=positive_int, default=512, help="questions decoded together (default 512)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     _threads_option(p)
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help='print {"rows": [...]} instead of a table')
+
+    from .pipeline import add_parser as add_pipeline
+    add_pipeline(sub, add)
 
     p = add("receptive-field", "perceiver: which inputs each output sees, from masks and by gradients",
             cmd_receptive_field)
@@ -645,9 +733,11 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
             stream.reconfigure(encoding="utf-8")
+    started = time.monotonic()
     try:
         args = build_parser().parse_args(argv)
         args.argv = argv
+        args.started = started
         if getattr(args, "variants", None):
             bad = [v for v in args.variants if v not in VARIANTS]
             if bad:
@@ -656,6 +746,12 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"argument --length: at most the block size {D.BLOCK_SIZE}")
         if getattr(args, "threads", None):
             torch.set_num_threads(args.threads)
+        if args.command == "pipeline":
+            from .pipeline import check_stages
+            check_stages(args)
+        if args.command == "bench":
+            args.steps_given = any(a == "--steps" or a.startswith("--steps=") for a in argv)
+            args.eval_count_given = any(a == "--eval-count" or a.startswith("--eval-count=") for a in argv)
         return args.func(args)
     except (UsageError, UserError) as e:
         print(f"models: error: {e}", file=sys.stderr)

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .fileio import UserError, read_text
@@ -164,6 +165,15 @@ def example_rng(seed: int, epoch: int, index: int) -> random.Random:
     return random.Random(f"attnlab:{seed}:{epoch}:{index}")
 
 
+def span_draws(line_length: int, rng: random.Random, block_size: int = BLOCK_SIZE) -> tuple[int, int, int]:
+    """The random choices of one span corruption: (n, span, start), n the truncated length."""
+    length = rng.randint(4, int(block_size * 7 / 8))
+    n = min(line_length, length)
+    span = min(n, rng.randint(1, max(1, n // 2 - 1)))
+    start = rng.randint(0, n - span)
+    return n, span, start
+
+
 def span_corrupt(line: str, rng: random.Random, block_size: int = BLOCK_SIZE) -> str:
     """MODEL.md's span corruption as a padded string of exactly `block_size` characters.
 
@@ -172,11 +182,8 @@ def span_corrupt(line: str, rng: random.Random, block_size: int = BLOCK_SIZE) ->
        "1/4 of the length on average"), start ~ U{0 .. L - span};
     3. prefix ⁇ suffix ⁇ span, padded with □.
     """
-    length = rng.randint(4, int(block_size * 7 / 8))
-    doc = line[:length]
-    n = len(doc)
-    span = min(n, rng.randint(1, max(1, n // 2 - 1)))
-    start = rng.randint(0, n - span)
+    n, span, start = span_draws(len(line), rng, block_size)
+    doc = line[:n]
     prefix, masked, suffix = doc[:start], doc[start:start + span], doc[start + span:]
     s = prefix + MASK_CHAR + suffix + MASK_CHAR + masked
     return s + PAD_CHAR * (block_size - len(s))
@@ -206,6 +213,26 @@ class PretrainDataset:
         x, y = self.strings(i, epoch)
         return torch.tensor(self.vocab.encode(x)), torch.tensor(self.vocab.encode(y))
 
+    def batch(self, indices: list[int], epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The examples `get` gives, stacked, built without strings: the same random draws
+        (span_draws with each example's own generator), the lines encoded once, and the rows
+        assembled by slicing id arrays. Equal to stacking get(i, epoch) (tested)."""
+        if getattr(self, "_ids", None) is None:
+            self._ids = [np.array(self.vocab.encode(line[:int(self.block_size * 7 / 8)]), dtype=np.int64)
+                         for line in self.lines]
+        out = np.full((len(indices), self.block_size), PAD_ID, dtype=np.int64)
+        for row, i in enumerate(indices):
+            n, span, start = span_draws(len(self.lines[i]), example_rng(self.seed, epoch, i), self.block_size)
+            doc = self._ids[i]
+            end = start + span
+            out[row, :start] = doc[:start]
+            out[row, start] = MASK_ID
+            out[row, start + 1:n - span + 1] = doc[end:n]
+            out[row, n - span + 1] = MASK_ID
+            out[row, n - span + 2:n + 2] = doc[start:end]
+        t = torch.from_numpy(out)
+        return t[:, :-1].contiguous(), t[:, 1:].contiguous()
+
 
 class FinetuneDataset:
     """`question ⁇ answer ⁇` examples; the same every epoch."""
@@ -227,6 +254,14 @@ class FinetuneDataset:
     def get(self, i: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         return self._cache[i]
 
+    def batch(self, indices: list[int], epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stacked get(i) for i in indices, by one index_select on the stacked examples."""
+        if getattr(self, "_stacked", None) is None:
+            xs, ys = zip(*self._cache)
+            self._stacked = torch.stack(xs), torch.stack(ys)
+        index = torch.tensor(indices, dtype=torch.long)
+        return self._stacked[0].index_select(0, index), self._stacked[1].index_select(0, index)
+
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     """The shuffled example order of one epoch (a function of seed and epoch only)."""
@@ -234,11 +269,15 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=g).tolist()
 
 
-def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0):
+def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0, fast: bool = True):
     """The epoch's batches in order from `start_batch` on, the last one smaller as the
-    course's DataLoader (shuffle=True, drop_last=False) gives it."""
+    course's DataLoader (shuffle=True, drop_last=False) gives it. fast: build each batch with
+    the dataset's `batch` (the same tensors, without per-example Python overhead)."""
     order = epoch_order(len(dataset), seed, epoch)
     for start in range(start_batch * batch_size, len(order), batch_size):
         idx = order[start:start + batch_size]
-        xs, ys = zip(*(dataset.get(i, epoch) for i in idx))
-        yield torch.stack(xs), torch.stack(ys)
+        if fast and hasattr(dataset, "batch"):
+            yield dataset.batch(idx, epoch)
+        else:
+            xs, ys = zip(*(dataset.get(i, epoch) for i in idx))
+            yield torch.stack(xs), torch.stack(ys)

@@ -9,6 +9,7 @@ import torch
 from tqdm import tqdm
 
 from .data import MASK_CHAR, MASK_ID, PAD_ID, Vocab
+from .decode import greedy_cached
 from .model import GPT
 
 DECODE_STEPS = 32
@@ -29,13 +30,15 @@ def autocast(device: torch.device, dtype: str):
 @torch.no_grad()
 def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int = 64,
             steps: int = DECODE_STEPS, device: torch.device | str = "cpu", dtype: str = "fp32",
-            progress: bool = False) -> list[str]:
+            progress: bool = False, cache: bool = True) -> list[str]:
     """Predictions for `question ⁇`, decoding greedily up to `steps` characters.
 
     Sequences of a batch are right-padded; the model is causal (vanilla and perceiver alike:
     position j never depends on inputs after j), so every sequence's next-token logits are
     those it would get alone. A sequence stops once it emits ⁇, which ends its prediction;
     a sequence longer than the block sees its last block_size tokens, as the course crops.
+    cache: decode with keys/values cached (models.decode, the default); False: run the whole
+    model on every prefix (the plain loop, batched). The predictions are the same (tested).
     """
     device = torch.device(device)
     model.eval().to(device)
@@ -46,6 +49,13 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         seqs = [vocab.encode(questions[i] + MASK_CHAR) for i in chunk]
+        if cache:
+            with autocast(device, dtype):
+                generated = greedy_cached(model, seqs, steps, device)
+            for r, i in enumerate(chunk):
+                preds[i] = extract_prediction(MASK_CHAR + vocab.decode(generated[r]))
+            bar.update(len(chunk))
+            continue
         generated: list[list[int]] = [[] for _ in chunk]
         active = list(range(len(chunk)))
         for _ in range(steps):

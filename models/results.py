@@ -6,6 +6,7 @@ The report reads these; nobody edits them by hand. Written atomically.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import shlex
@@ -23,14 +24,15 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def git_commit(root: Path = REPO_ROOT) -> str:
-    """HEAD's hash, with "-dirty" when the working tree has changes; "unknown" outside git."""
+    """HEAD's hash, with "-dirty" when the working tree has changes; outside git, $ATTNLAB_COMMIT
+    (a copy of the tree on a machine without the repository) or "unknown"."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True,
                                check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return os.environ.get("ATTNLAB_COMMIT") or "unknown"
     return head + ("-dirty" if dirty else "")
 
 

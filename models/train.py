@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from .checkpoint import describe, load_train_state, save_model, save_train_state
 from .data import Vocab, batches
+from .fast import FAST, Prefetcher, Speed, Stepper
 from .fileio import UserError, atomic_write_text
 from .model import GPT, GPTConfig
 
@@ -189,11 +190,19 @@ class Run:
                 if line.strip() and json.loads(line)["step"] <= self.step]
         atomic_write_text(self.log_path, "".join(line + "\n" for line in kept))
 
-    def train(self, dataset, device: torch.device, progress: bool = True) -> None:
-        """Train until the last epoch (or max_steps), checkpointing as configured."""
+    def train(self, dataset, device: torch.device, progress: bool = True, speed: Speed = FAST,
+              deadline: float | None = None) -> bool:
+        """Train until the last epoch (or max_steps), checkpointing as configured. `speed` says
+        how each step is computed (models.fast: packed rows, fast dropout, fused AdamW by
+        default; models.fast.BASELINE is the plain padded fp32 step). `deadline` (a
+        time.monotonic() value): past it, save a checkpoint and stop early (resume continues).
+        Returns whether the run reached its end."""
         cfg, model = self.cfg, self.model
         model.to(device).train()
-        optimizer = model.configure_optimizer(cfg.lr, cfg.weight_decay, cfg.betas)
+        stepper = Stepper(model, cfg, device, speed)
+        optimizer = stepper.optimizer
+        self.info["speed"] = stepper.speed.to_dict()
+        self.info["exact"] = self.info.get("exact", True) and stepper.speed.exact
         if self.resume_state is not None:
             optimizer.load_state_dict(self.resume_state["optimizer"])
             _set_rng_state(self.resume_state["rng"], device)
@@ -207,33 +216,65 @@ class Run:
         bar = tqdm(total=end, initial=self.step, file=sys.stderr, disable=not progress, dynamic_ncols=True,
                    desc=f"{self.info.get('recipe', 'train')} {describe(model.config)}")
         started = time.perf_counter() - self.wall_seconds
+        # losses are read back in groups on a GPU (each read waits for the GPU), every step on the CPU
+        pending: list[tuple[dict, torch.Tensor]] = []
+        every = 1 if device.type == "cpu" else 50
+
+        def flush(log):
+            for entry, loss in pending:
+                entry["loss"] = loss.item()
+                log.write(json.dumps(entry) + "\n")
+            if pending:
+                bar.set_postfix(loss=f"{pending[-1][0]['loss']:.4f}", lr=f"{pending[-1][0]['lr']:.3g}",
+                                epoch=pending[-1][0]["epoch"])
+            pending.clear()
+
+        def stream():
+            """(epoch, x, y, packed arrays or None) for every step from here to the end."""
+            if stepper.speed.prefetch:
+                pre = Prefetcher(dataset, cfg.seed, cfg.batch_size, per_epoch, self.step, end,
+                                 stepper.speed.fast_data, stepper.pack_args())
+                try:
+                    step = self.step
+                    for xn, yn, packed in pre:
+                        yield step // per_epoch, torch.from_numpy(xn), torch.from_numpy(yn), packed
+                        step += 1
+                finally:
+                    pre.close()
+                return
+            step = self.step
+            while step < end:
+                epoch, first = divmod(step, per_epoch)
+                for x, y in batches(dataset, cfg.seed, epoch, cfg.batch_size, start_batch=first,
+                                    fast=stepper.speed.fast_data):
+                    yield epoch, x, y, None
+                    step += 1
+
         with open(self.log_path, "a" if self.step else "w", encoding="utf-8") as log:
-            while self.step < end:
-                epoch, first = divmod(self.step, per_epoch)
-                for x, y in batches(dataset, cfg.seed, epoch, cfg.batch_size, start_batch=first):
+            data = stream()
+            try:
+                for epoch, x, y, packed in data:
                     lr = step_lr(self.tokens, cfg)
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                    _, loss = model(x, y)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    optimizer.step()
+                    loss = stepper.step(stepper.prepare(x, y, packed), lr, step_seed=(cfg.seed, self.step))
                     self.tokens += y.numel()  # the course counts every target position, PAD included
                     self.step += 1
                     self.wall_seconds = time.perf_counter() - started
-                    loss_value = loss.item()
-                    log.write(json.dumps({"step": self.step, "epoch": epoch, "loss": loss_value, "lr": lr,
-                                          "tokens": self.tokens, "seconds": round(self.wall_seconds, 3)}) + "\n")
-                    bar.set_postfix(loss=f"{loss_value:.4f}", lr=f"{lr:.3g}", epoch=epoch)
+                    pending.append(({"step": self.step, "epoch": epoch, "loss": None, "lr": lr, "tokens": self.tokens,
+                                     "seconds": round(self.wall_seconds, 3)}, loss))
                     bar.update(1)
                     at_epoch_end = self.step % per_epoch == 0
                     due = self.step % cfg.save_every == 0 if cfg.save_every else at_epoch_end
-                    if due or self.step == end:
+                    late = deadline is not None and time.monotonic() > deadline and self.step < end
+                    if due or late or self.step == end or len(pending) >= every:
+                        flush(log)
+                    if due or late or self.step == end:
                         log.flush()
+                        self.wall_seconds = time.perf_counter() - started
                         self.save(optimizer, device)
-                    if self.step >= end:
+                    if self.step >= end or late:
                         break
+            finally:
+                data.close()
         bar.close()
         model.eval()
+        return self.step >= end

@@ -1,0 +1,334 @@
+"""The fast path computes what the faithful padded fp32 path computes (models/fast.py,
+models/decode.py, the fast data path), and the pipeline script runs end to end."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from models import data as D
+from models.cli import main
+from models.decode import CachedDecoder, greedy_cached
+from models.evaluate import extract_prediction, predict
+from models.fast import BASELINE, FAST, Speed, Stepper, first_fit_decreasing, pack_batch
+from models.model import GPT, DropoutSource, GPTConfig, attention, dropout_source
+from models.train import Run, TrainConfig
+
+torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[1]
+MODELS = [("vanilla", "default", 8), ("perceiver", "default", 8), ("perceiver", "ln-both", 8),
+          ("perceiver", "default", 64)]
+
+
+def small(variant, wiring="default", m=8, dropout=0.0, seed=0, **kw):
+    torch.manual_seed(seed)
+    cfg = dict(n_layer=3, n_head=2, n_embd=32, variant=variant, bottleneck_dim=m, perceiver_wiring=wiring,
+               dropout=dropout, **kw)
+    return GPT(GPTConfig(**cfg))
+
+
+@pytest.fixture(scope="module")
+def corpus(data_dir, vocab):
+    lines = D.read_wiki(data_dir / D.WIKI)
+    train = D.read_tsv(data_dir / D.TRAIN_TSV, vocab, answers=True)
+    dev = D.read_tsv(data_dir / D.DEV_TSV, vocab, answers=True)
+    return lines, train, dev
+
+
+# ---------------------------------------------------------------------------- packing
+
+
+def grads(model):
+    return {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("variant,wiring,m", MODELS)
+@pytest.mark.parametrize("kind", ["pretrain", "finetune"])
+def test_packed_rows_give_the_padded_loss_and_gradients(variant, wiring, m, kind, corpus, vocab):
+    """fp32, dropout off: one batch padded (B × 127) and packed (block-diagonal causal masks,
+    per-example positions, per-example latents): the same loss (the mean over the batch's
+    non-PAD targets) and the same gradient for every parameter. Gradients are compared on the
+    scale of the largest one, since some are zero up to rounding (key biases: softmax ignores
+    a shift of every score)."""
+    lines, train, _ = corpus
+    ds = D.PretrainDataset(lines[:96], vocab, seed=1) if kind == "pretrain" else D.FinetuneDataset(train[:96], vocab)
+    x, y = next(D.batches(ds, 1, 0, 48))
+    model = small(variant, wiring, m, vocab_size=len(vocab))
+    _, padded = model(x, y)
+    padded.backward()
+    expected = grads(model)
+    model.zero_grad()
+    packed = pack_batch(x, y, model)
+    assert packed.shape[0] < 0.6 * x.shape[0]  # fewer rows: the point of packing
+    assert int((packed.targets != 0).sum()) == int((y != 0).sum())  # every target kept, none added
+    _, loss = packed.forward(model)
+    loss.backward()
+    assert loss.item() == pytest.approx(padded.item(), rel=1e-6)
+    scale = max(g.abs().max().item() for g in expected.values())
+    for name, g in grads(model).items():
+        assert (g - expected[name]).abs().max().item() <= 2e-5 * scale, name
+    # the check can fail: without the segment masks, examples sharing a row see each other
+    leaky = {k: torch.ones_like(v) for k, v in packed.masks.items()}
+    _, other = model(packed.idx, packed.targets, masks=leaky, positions=packed.positions,
+                     latent_positions=packed.latent_positions)
+    assert abs(other.item() - padded.item()) > 1e-4
+
+
+def test_first_fit_decreasing_packs_every_example_once():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 120, size=200)
+    lengths[5] = 0  # an example without targets is left out
+    rows = first_fit_decreasing(lengths, 127)
+    flat = sorted(i for r in rows for i in r)
+    assert flat == [i for i in range(200) if i != 5]
+    assert all(lengths[r].sum() <= 127 for r in rows)
+    assert len(rows) <= math.ceil(lengths.sum() / 127 * 1.25)  # nearly full rows
+
+
+# ---------------------------------------------------------------------------- data, dropout, optimizer
+
+
+def test_fast_batches_are_the_per_example_batches(corpus, vocab):
+    lines, train, _ = corpus
+    for ds, seed, epochs in ((D.PretrainDataset(lines, vocab, seed=4), 4, (0, 7)),
+                             (D.FinetuneDataset(train, vocab), 0, (0, 3))):
+        for epoch in epochs:
+            slow = list(D.batches(ds, seed, epoch, 128, fast=False))
+            fast = list(D.batches(ds, seed, epoch, 128, fast=True))
+            assert len(slow) == len(fast) == math.ceil(len(ds) / 128)
+            assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(slow, fast))
+
+
+def test_fast_dropout_has_torch_dropouts_distribution():
+    """Keep rate 1 - p and scale 1/(1 - p): over n = 4·10^6 draws the kept fraction is within
+    5 standard errors of 0.9 (|z| <= 5, a one-in-a-million bound for this one check); the same
+    seed draws the same mask, another seed another."""
+    n, p = 4_000_000, 0.1
+    x = torch.ones(n)
+    out = DropoutSource(7).dropout(x, p)
+    kept = (out != 0).double().mean().item()
+    assert abs(kept - (1 - p)) <= 5 * math.sqrt(p * (1 - p) / n)
+    assert torch.all((out == 0) | ((out - 1 / (1 - p)).abs() < 1e-6))
+    assert torch.equal(DropoutSource(7).keep((1000,), p), DropoutSource(7).keep((1000,), p))
+    assert not torch.equal(DropoutSource(7).keep((1000,), p), DropoutSource(8).keep((1000,), p))
+    # attention with a source: the written-out formula, equal to the fused kernel without dropout
+    q, k, v = (torch.randn(2, 3, 5, 4) for _ in range(3))
+    mask = torch.ones(5, 5, dtype=torch.bool).tril()
+    with dropout_source(DropoutSource(0)):
+        dropped = attention(q, k, v, mask, dropout_p=0.5, training=True)
+    plain = attention(q, k, v, mask)
+    assert not torch.allclose(dropped, plain)
+    with dropout_source(DropoutSource(0)):  # p ~ 0: the written-out path, no element dropped
+        same = attention(q, k, v, mask, dropout_p=1e-12, training=True)
+    assert torch.allclose(same, plain, atol=1e-6)
+
+
+def test_single_query_attention_matches_the_fused_kernel():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = torch.randn(6, 4, 1, 8, generator=g), torch.randn(6, 4, 9, 8, generator=g), torch.randn(6, 4, 9, 8,
+                                                                                                      generator=g)
+    mask = (torch.arange(9)[None, :] <= torch.tensor([0, 3, 8, 5, 2, 7])[:, None])[:, None, None]
+    ours = attention(q, k, v, mask)
+    fused = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert (ours - fused).abs().max().item() < 1e-6
+
+
+@pytest.mark.parametrize("impl", ["foreach", "fused"])
+def test_foreach_and_fused_adamw_follow_the_for_loop(impl, corpus, vocab):
+    """Twenty steps at the pretraining rate: the weights agree to 1e-5 of their scale, and so do
+    the logits. Key biases are left out of the weight comparison: the softmax ignores them, so
+    their gradient is rounding noise (~1e-20) that Adam scales up to steps of the size of the
+    rate, differently for any two roundings, without any effect on what the model computes."""
+    lines, _, _ = corpus
+    ds = D.PretrainDataset(lines[:64], vocab, seed=2)
+    data = [b for e in range(5) for b in D.batches(ds, 2, e, 16)][:20]
+    cfg = TrainConfig(epochs=1, batch_size=16, lr=6e-3)
+    states, logits = [], []
+    for speed in (BASELINE, replace(BASELINE, optimizer=impl)):
+        model = small("vanilla", vocab_size=len(vocab))
+        stepper = Stepper(model, cfg, torch.device("cpu"), speed)
+        for i, (x, y) in enumerate(data):
+            stepper.step(stepper.prepare(x, y), 6e-3, (0, i))
+        states.append({n: p.detach().clone() for n, p in model.named_parameters()})
+        logits.append(model.eval()(data[0][0])[0].detach())
+    for name, w in states[0].items():
+        if not name.endswith("attn.key.bias"):
+            assert (states[1][name] - w).abs().max().item() <= 1e-5 * max(1.0, w.abs().max().item()), name
+    assert (logits[1] - logits[0]).abs().max().item() <= 1e-5 * logits[0].abs().max().item()
+    assert any(not torch.equal(states[0][n], small("vanilla", vocab_size=len(vocab)).state_dict()[n])
+               for n in states[0])  # training moved the weights: the comparison is not vacuous
+
+
+def test_fast_step_trains_like_the_baseline(corpus, vocab):
+    """With dropout on, the fast and baseline steps draw different masks but follow the same
+    distribution: over 30 steps both losses fall, and end within 10% of each other."""
+    lines, _, _ = corpus
+    ds = D.PretrainDataset(lines[:128], vocab, seed=5)
+    data = [b for e in range(8) for b in D.batches(ds, 5, e, 32)][:30]
+    cfg = TrainConfig(epochs=1, batch_size=32, lr=6e-3)
+    ends = []
+    for speed in (BASELINE, FAST):
+        model = small("perceiver", dropout=0.1, vocab_size=len(vocab))
+        stepper = Stepper(model.train(), cfg, torch.device("cpu"), speed)
+        losses = [stepper.step(stepper.prepare(x, y), 3e-3, (5, i)).item() for i, (x, y) in enumerate(data)]
+        assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.5
+        ends.append(np.mean(losses[-5:]))
+    assert abs(ends[0] - ends[1]) < 0.1 * ends[0]
+
+
+# ---------------------------------------------------------------------------- cached decoding
+
+
+def trained_a_little(variant, wiring, m, vocab, rows):
+    model = small(variant, wiring, m, vocab_size=len(vocab), seed=m)
+    opt = model.configure_optimizer(3e-3)
+    for epoch in range(6):
+        for x, y in D.batches(D.FinetuneDataset(rows, vocab), 0, epoch, 32):
+            _, loss = model(x, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+@pytest.mark.parametrize("variant,wiring,m", MODELS)
+def test_cached_decoding_predicts_what_the_plain_loop_predicts(variant, wiring, m, corpus, vocab):
+    """Against GPT.generate (one question at a time, the whole model on every prefix, 32
+    characters, the course's crop): the same predictions, for several batch sizes, with and
+    without the shared prefix; some questions stop early, one crosses the block (m = 8: most
+    positions are past the bottleneck; m = 64: most are not)."""
+    _, train, dev = corpus
+    model = trained_a_little(variant, wiring, m, vocab, train[:64])
+    questions = [r.question for r in dev[:20]] + ["Where was " + "Xy " * 34 + "born?"]
+    singles = [extract_prediction(vocab.decode(model.generate(torch.tensor([vocab.encode(q + "\u2047")]), 32)[0]))
+               for q in questions]
+    assert any(len(s) < 32 for s in singles)
+    for batch_size in (1, 7, 64):
+        assert predict(model, vocab, questions, batch_size=batch_size) == singles
+    prompts = [vocab.encode(q + "\u2047") for q in questions]
+    plain = greedy_cached(model, prompts, 32, torch.device("cpu"), share_prefix=False, prefill_group=5)
+    assert [extract_prediction("\u2047" + vocab.decode(g)) for g in plain] == singles
+
+
+@pytest.mark.parametrize("variant,wiring,m", MODELS)
+def test_cache_steps_give_the_full_forward_logits(variant, wiring, m, vocab):
+    """Logits of every cached step equal the full model's at that position (1e-4), for prompts
+    of different lengths decoded together; teacher-forced so every position is checked."""
+    model = small(variant, wiring, m, vocab_size=len(vocab), seed=3).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # larger weights than the init, so errors would show
+            p.add_(0.05 * torch.randn_like(p))
+    g = torch.Generator().manual_seed(1)
+    seqs = [torch.randint(2, len(vocab), (n,), generator=g) for n in (20, 26, 32)]
+    seqs = [torch.cat([torch.tensor([7, 8, 9]), s]) for s in seqs]  # a shared prefix of 3
+    start = [6, 9, 12]
+    with torch.no_grad():
+        dec = CachedDecoder(model, 3, 40)
+        dec.prefix([7, 8, 9], "cpu")
+        width = max(start)
+        idx = torch.zeros(3, width, dtype=torch.long)
+        for r, s in enumerate(seqs):
+            idx[r, :start[r]] = s[:start[r]]
+        logits = dec.prefill(idx, torch.tensor(start), slice(0, 3))
+        for step in range(12):
+            for r, s in enumerate(seqs):
+                full, _ = model(s[None, :start[r] + step])
+                assert (logits[r] - full[0, -1]).abs().max().item() < 1e-4, (r, step)
+            tokens = torch.stack([s[start[r] + step] for r, s in enumerate(seqs)])
+            logits = dec.step(tokens, torch.tensor([start[r] + step for r in range(3)]))
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def test_training_options_and_time_limit(tmp_path, capsys):
+    """--baseline and the fast default both train; a run stopped by --time-limit resumes to the
+    weights of an uninterrupted run (fast path, dropout on)."""
+    tiny = ["pretrain", "--n-layer", "2", "--n-embd", "32", "--n-head", "2", "--no-progress", "--limit", "40",
+            "--batch-size", "8", "--epochs", "2", "--seed", "3"]
+    assert main([*tiny, "--out", str(tmp_path / "a")]) == 0
+    assert main([*tiny, "--out", str(tmp_path / "b"), "--time-limit", "0.001"]) == 0
+    assert "stopped at the time limit after step 1" in capsys.readouterr().out
+    assert main([*tiny, "--out", str(tmp_path / "b"), "--resume"]) == 0
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert main([*tiny, "--out", str(tmp_path / "c"), "--baseline"]) == 0
+    state = torch.load(tmp_path / "c" / "state.pt", weights_only=True)
+    assert state["info"]["speed"]["pack"] is False and state["info"]["speed"]["optimizer"] == "forloop"
+    assert torch.load(tmp_path / "a" / "state.pt", weights_only=True)["info"]["speed"]["pack"] is True
+    # bf16 autocast trains, and marks the run as not exact (so never faithful)
+    assert main([*tiny[:-4], "--epochs", "1", "--out", str(tmp_path / "d"), "--dtype", "bf16"]) == 0
+    info = torch.load(tmp_path / "d" / "state.pt", weights_only=True)["info"]
+    assert info["speed"]["dtype"] == "bf16" and info["exact"] is False and info["faithful"] is False
+
+
+def test_prefetching_worker_trains_the_same_weights(tmp_path, corpus, vocab):
+    lines, _, _ = corpus
+    ds = D.PretrainDataset(lines[:40], vocab, 3)
+    outs = []
+    for prefetch in (False, True):
+        model = small("perceiver", dropout=0.1, vocab_size=len(vocab))
+        run = Run(tmp_path / str(prefetch), model, vocab, TrainConfig(epochs=2, batch_size=8, lr=6e-3, seed=3), {})
+        run.train(ds, torch.device("cpu"), progress=False, speed=Speed(prefetch=prefetch))
+        outs.append(load_file(tmp_path / str(prefetch) / "model.safetensors"))
+    assert all(torch.equal(outs[0][k], outs[1][k]) for k in outs[0])
+
+
+def test_bench_compare_rows(corpus, vocab):
+    from models.bench import compare_evaluation, compare_training, format_compare
+    lines, _, dev = corpus
+    config = GPTConfig(vocab_size=len(vocab), n_layer=2, n_head=2, n_embd=16)
+    ds = D.PretrainDataset(lines[:64], vocab)
+    r = compare_training(config, ds, 16, 6e-3, steps=1, warmup=1, device=torch.device("cpu"), epoch=True)
+    assert r["ratio"] == pytest.approx(r["fast"] / r["baseline"]) and r["epoch_measured"]
+    assert r["batch"] == "16x127" and int(r["fast_rows"].split("x")[0]) < 16
+    assert r["first_loss"]["baseline"] == pytest.approx(r["first_loss"]["fast"], rel=0.05)
+    e = compare_evaluation(config, vocab, [q.question for q in dev[:12]], 4, 64, torch.device("cpu"))
+    assert e["identical_predictions"] and e["baseline_examples"] == 4 and e["examples"] == 12
+    table = format_compare([{"stage": "pretrain", "variant": "vanilla", "unit": "useful tokens/s", **r},
+                            {"stage": "evaluate", "variant": "vanilla", "unit": "questions/s", **e}])
+    assert len(table.splitlines()) == 3 and "identical predictions: True" in table
+
+
+def test_pipeline_smoke(tmp_path, capsys):
+    """The whole pipeline at smoke size: five stages, three records (not faithful, in the work
+    folder, never in report/results), stage times, and the copies under --out; a second run
+    finds everything done."""
+    before = set((REPO / "report" / "results").glob("*.json"))
+    work, out = tmp_path / "work", tmp_path / "out"
+    assert main(["pipeline", "--smoke", "--device", "cpu", "--work", str(work), "--out", str(out)]) == 0
+    summary = json.loads((out / "pipeline.json").read_text())
+    assert summary["status"] == "done" and summary["smoke"] and summary["device"] == "cpu"
+    assert [s for s, v in summary["stages"].items() if v["status"] == "done"] == [
+        "vanilla-no-pretraining", "vanilla-pretrain", "vanilla-pretrain-finetune", "perceiver-pretrain",
+        "perceiver-m64-pretrain-finetune"]
+    names = ["smoke-vanilla-no-pretraining", "smoke-vanilla-pretrain-finetune", "smoke-perceiver-m64-pretrain-finetune"]
+    for name in names:
+        record = json.loads((out / "results" / f"{name}.json").read_text())
+        assert record["faithful"] is False and record["dev_total"] == 20 and record["device"] == "cpu"
+        assert record["commit"] and record["command"].startswith("python -m models finetune")
+        assert set(record["pipeline"]["stage_seconds"]) <= set(summary["stages"]) and record["train_speed"]["pack"]
+        assert (work / "results" / f"{name}.json").exists()
+    assert json.loads((out / "results" / f"{names[2]}.json").read_text())["variant"] == "perceiver"
+    assert (out / "results" / "metrics" / f"{names[1]}-pretrain.jsonl").exists()
+    assert (out / "checkpoints" / "perceiver-pretrain.safetensors").exists()
+    assert set((REPO / "report" / "results").glob("*.json")) == before
+    capsys.readouterr()
+    assert main(["pipeline", "--smoke", "--device", "cpu", "--work", str(work)]) == 0
+    assert "[pipeline] vanilla-pretrain:" not in capsys.readouterr().out  # nothing left to do
+    assert main(["pipeline", "--smoke", "--work", str(work), "--results-dir", str(REPO / "report" / "results")]) == 2
+
+
+@pytest.mark.slow
+def test_bench_compare_command_quick(capsys):
+    code = main(["bench", "--compare", "--quick", "--json", "--variants", "vanilla"])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert code == 0 and [r["stage"] for r in rows] == ["pretrain", "finetune", "evaluate"]
+    assert {"stage", "variant", "unit", "baseline", "fast", "ratio"} <= rows[0].keys()
+    assert "epoch_seconds_fast" in rows[0] and rows[2]["identical_predictions"]
