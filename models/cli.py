@@ -36,44 +36,25 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def positive_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer: {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {v}")
-    return v
+def _checked(kind, name: str, ok, requirement: str):
+    """An argparse type: parse with `kind`, then require `ok(value)`, else say `requirement`."""
+
+    def parse(s: str):
+        try:
+            v = kind(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {name}: {s!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{requirement}, not {s}")
+        return v
+
+    return parse
 
 
-def nonnegative_int(s: str) -> int:
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer: {s!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, not {v}")
-    return v
-
-
-def positive_float(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {s!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {s}")
-    return v
-
-
-def probability(s: str) -> float:
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number: {s!r}") from None
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), not {s}")
-    return v
+positive_int = _checked(int, "integer", lambda v: v >= 1, "must be at least 1")
+nonnegative_int = _checked(int, "integer", lambda v: v >= 0, "must not be negative")
+positive_float = _checked(float, "number", lambda v: 0 < v < float("inf"), "must be a positive number")
+probability = _checked(float, "number", lambda v: 0.0 <= v < 1.0, "must be in [0, 1)")
 
 
 def int_list(s: str) -> list[int]:
