@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from . import q1b_average, q1c_single_head, q1d_multi_head, q2g_complexity
-from .quadrature import normal_expectation
+from .quadrature import normal_expectation, normal_variance
 from .symbols import beta, eta, n
 
 HEADS = ("single", "multi", "seed-multi")
@@ -132,5 +132,5 @@ def predict(heads: str, beta: float, n: int, eta_var: float, values: np.ndarray,
 def sheet_total_variance(beta: float, eta_var: float, values: np.ndarray, a: int = 0, b: int = 1) -> float:
     """The sheet's Q1c.ii.variance, (V_a + V_b)·Var[t], summed over its components (its "total")."""
     values = np.asarray(values, dtype=float)
-    m1, m2 = normal_expectation(lambda e: np.array([sheet_weight_t(e, beta), sheet_weight_t(e, beta) ** 2]), 1.0, eta_var, (1.0,))
-    return float(np.sum(values[a] + values[b]) * (m2 - m1**2))
+    var_t = normal_variance(lambda e: sheet_weight_t(e, beta), 1.0, eta_var, (1.0,))
+    return float(np.sum(values[a] + values[b]) * var_t)

@@ -9,7 +9,7 @@ import sympy as sp
 from sympy import stats as sps
 
 from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, weights
-from .quadrature import normal_expectation
+from .quadrature import normal_variance
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, iso_var, n
 
@@ -28,8 +28,7 @@ VAR_T = sp.Integral(T**2 * _pdf, (eta, -sp.oo, sp.oo)) - sp.Integral(T * _pdf, (
 def var_t(beta_value: float, eta_variance: float = 0.5, keys: int = 2, t_expr: sp.Expr = T) -> float:
     """Var[t] by quadrature (the numeric value of VAR_T); `t_expr` may be the sheet's t."""
     f = sp.lambdify(eta, t_expr.subs({beta: beta_value, n: keys}), "numpy")
-    m1, m2 = normal_expectation(lambda e: [f(e), f(e) ** 2], 1.0, eta_variance, breakpoints=(1.0, 0.0))
-    return float(m2 - m1**2)
+    return normal_variance(f, 1.0, eta_variance, breakpoints=(1.0, 0.0))
 
 
 def prove_average_random_keys() -> ProofResult:

@@ -5,7 +5,7 @@ import sympy as sp
 from sympy import stats as sps
 
 from .attention import softmax_weights
-from .quadrature import normal_expectation
+from .quadrature import normal_variance
 from .result import FAILS, HOLDS, Check, ProofResult, require
 from .symbols import beta, eta, eta_var, extra, n
 
@@ -43,8 +43,7 @@ def check_two_heads(q1: Query, q2: Query) -> Check:
 def var_head1(beta_value: float, eta_variance: float = 0.5, keys: int = 2) -> float:
     """Var[h_a] of head 1 by quadrature: the two-head output's only random part."""
     f = sp.lambdify(eta, H1_A.subs({beta: beta_value, n: keys}), "numpy")
-    m1, m2 = normal_expectation(lambda e: [f(e), f(e) ** 2], 1.0, eta_variance, breakpoints=(0.0,))
-    return float(m2 - m1**2)
+    return normal_variance(f, 1.0, eta_variance, breakpoints=(0.0,))
 
 
 def check_two_head_limit(candidate: sp.Expr) -> Check:

@@ -30,3 +30,9 @@ def normal_expectation(
 
     value, _ = integrate.quad_vec(integrand, -Z_RANGE, Z_RANGE, points=points or None, epsabs=1e-13, epsrel=1e-9, limit=20000)
     return value
+
+
+def normal_variance(f: Callable[[float], float], mean: float, var: float, breakpoints: Iterable[float] = ()) -> float:
+    """Var[f(eta)] for eta ~ N(mean, var), from E[f] and E[f²] in one quadrature."""
+    m1, m2 = normal_expectation(lambda e: np.array([f(e), f(e) ** 2]), mean, var, breakpoints)
+    return float(m2 - m1**2)
