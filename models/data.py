@@ -269,15 +269,19 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=g).tolist()
 
 
+def batch_at(dataset, seed: int, epoch: int, batch_size: int, b: int, fast: bool = True):
+    """The b-th batch of the epoch, equal to the b-th one `batches` yields."""
+    order = epoch_order(len(dataset), seed, epoch)
+    idx = order[b * batch_size:(b + 1) * batch_size]
+    if fast and hasattr(dataset, "batch"):
+        return dataset.batch(idx, epoch)
+    xs, ys = zip(*(dataset.get(i, epoch) for i in idx))
+    return torch.stack(xs), torch.stack(ys)
+
+
 def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0, fast: bool = True):
     """The epoch's batches in order from `start_batch` on, the last one smaller as the
     course's DataLoader (shuffle=True, drop_last=False) gives it. fast: build each batch with
     the dataset's `batch` (the same tensors, without per-example Python overhead)."""
-    order = epoch_order(len(dataset), seed, epoch)
-    for start in range(start_batch * batch_size, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        if fast and hasattr(dataset, "batch"):
-            yield dataset.batch(idx, epoch)
-        else:
-            xs, ys = zip(*(dataset.get(i, epoch) for i in idx))
-            yield torch.stack(xs), torch.stack(ys)
+    for b in range(start_batch, -(-len(dataset) // batch_size)):
+        yield batch_at(dataset, seed, epoch, batch_size, b, fast)

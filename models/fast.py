@@ -24,6 +24,7 @@ of it (see models/SPEED.md):
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -215,46 +216,56 @@ def pack_batch(x: torch.Tensor, y: torch.Tensor, model: GPT, capacity: int | Non
 # ---------------------------------------------------------------------------- prefetching
 
 
-def _prefetch_worker(queue, dataset, seed: int, batch_size: int, per_epoch: int, start: int, end: int,
+def _prefetch_worker(queue, dataset, seed: int, batch_size: int, per_epoch: int, steps: range,
                      fast_data: bool, pack: tuple | None) -> None:
-    from .data import batches
-    step = start
-    while step < end:
-        epoch, first = divmod(step, per_epoch)
-        for x, y in batches(dataset, seed, epoch, batch_size, start_batch=first, fast=fast_data):
-            item = (x.numpy(), y.numpy(), pack_arrays(x.numpy(), y.numpy(), *pack) if pack else None)
-            queue.put(item)
-            step += 1
-            if step >= end:
-                break
+    """Build the batches of `steps` (one worker's share, in order) and put them on `queue`."""
+    from .data import batch_at
+    for step in steps:
+        epoch, b = divmod(step, per_epoch)
+        x, y = batch_at(dataset, seed, epoch, batch_size, b, fast=fast_data)
+        queue.put((x.numpy(), y.numpy(), pack_arrays(x.numpy(), y.numpy(), *pack) if pack else None))
     queue.put(None)
 
 
+def prefetch_workers() -> int:
+    """Enough workers that building batches keeps ahead of a GPU step (one perceiver batch
+    takes about 15 ms to build and pack on one core), leaving cores for the main process."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
 class Prefetcher:
-    """The batches of steps start..end-1, generated (and packed) ahead in one worker process
-    that lives as long as the run: the data path stays off the GPU's critical path. The
-    batches are the ones models.data.batches gives, in order."""
+    """The batches of steps start..end-1, generated (and packed) ahead by `workers` processes
+    that live as long as the run, worker k building steps start+k, start+k+workers, ...; the
+    batches come back in step order and are the ones models.data.batches gives. The data path
+    stays off the GPU's critical path."""
 
     def __init__(self, dataset, seed: int, batch_size: int, per_epoch: int, start: int, end: int,
-                 fast_data: bool, pack: tuple | None, depth: int = 16):
+                 fast_data: bool, pack: tuple | None, depth: int = 16, workers: int | None = None):
         import multiprocessing as mp
         ctx = mp.get_context("spawn")
-        self.queue = ctx.Queue(maxsize=depth)
-        self.proc = ctx.Process(target=_prefetch_worker, daemon=True,
-                                args=(self.queue, dataset, seed, batch_size, per_epoch, start, end, fast_data, pack))
-        self.proc.start()
+        n = max(1, min(workers or prefetch_workers(), end - start)) if end > start else 1
+        self.queues = [ctx.Queue(maxsize=depth) for _ in range(n)]
+        self.procs = [ctx.Process(target=_prefetch_worker, daemon=True,
+                                  args=(q, dataset, seed, batch_size, per_epoch, range(start + k, end, n),
+                                        fast_data, pack))
+                      for k, q in enumerate(self.queues)]
+        for proc in self.procs:
+            proc.start()
 
     def __iter__(self):
+        k = 0
         while True:
-            item = self.queue.get()
-            if item is None:
+            item = self.queues[k].get()
+            if item is None:  # workers' shares end in step order, so the first None is the end
                 return
             yield item
+            k = (k + 1) % len(self.queues)
 
     def close(self) -> None:
-        if self.proc.is_alive():
-            self.proc.terminate()
-        self.proc.join(timeout=5)
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join(timeout=5)
 
 
 # ---------------------------------------------------------------------------- one training step

@@ -16,7 +16,7 @@ from models import data as D
 from models.cli import main
 from models.decode import CachedDecoder, greedy_cached
 from models.evaluate import extract_prediction, predict
-from models.fast import BASELINE, FAST, Speed, Stepper, first_fit_decreasing, pack_batch
+from models.fast import BASELINE, FAST, Speed, Stepper, first_fit_decreasing, pack_arrays, pack_batch
 from models.model import GPT, DropoutSource, GPTConfig, attention, dropout_source
 from models.train import Run, TrainConfig
 
@@ -278,6 +278,26 @@ def test_prefetching_worker_trains_the_same_weights(tmp_path, corpus, vocab):
         run.train(ds, torch.device("cpu"), progress=False, speed=Speed(prefetch=prefetch))
         outs.append(load_file(tmp_path / str(prefetch) / "model.safetensors"))
     assert all(torch.equal(outs[0][k], outs[1][k]) for k in outs[0])
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_prefetcher_gives_the_batches_in_step_order(corpus, vocab, workers):
+    from models.fast import Prefetcher
+    lines, _, _ = corpus
+    ds = D.PretrainDataset(lines[:40], vocab, 5)
+    per_epoch, start, end = 5, 3, 13  # starts mid-epoch, crosses two epoch boundaries
+    pack = ("perceiver", 8, D.BLOCK_SIZE - 1)
+    want = [(x, y) for e in range(3) for x, y in D.batches(ds, 5, e, 8)][start:end]
+    pre = Prefetcher(ds, 5, 8, per_epoch, start, end, True, pack, workers=workers)
+    try:
+        got = list(pre)
+    finally:
+        pre.close()
+    assert len(got) == len(want)
+    for (xn, yn, packed), (x, y) in zip(got, want):
+        assert np.array_equal(xn, x.numpy()) and np.array_equal(yn, y.numpy())
+        ref = pack_arrays(x.numpy(), y.numpy(), *pack)
+        assert np.array_equal(packed["idx"], ref["idx"]) and np.array_equal(packed["positions"], ref["positions"])
 
 
 def test_bench_compare_rows(corpus, vocab):
