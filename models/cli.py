@@ -166,6 +166,13 @@ def _train_options(p: argparse.ArgumentParser, recipe_note: str) -> None:
     g.add_argument("--save-every", type=nonnegative_int, default=0,
                    help="steps between checkpoints (default 0: at the end of every epoch)")
     g.add_argument("--limit", type=positive_int, help="train on the first N examples only (not faithful)")
+    g.add_argument("--decay", choices=("linear", "all-but-bias"),
+                   help="which parameters weight decay applies to: linear (default, MODEL.md: Linear weights only) "
+                        "or all-but-bias (the course's trainer.py: embeddings, pos_emb and LayerNorm gains too; "
+                        "not faithful to MODEL.md)")
+    g.add_argument("--no-shuffle", dest="shuffle", action="store_false", default=None,
+                   help="the same example order every epoch, as the course's trainer.py (default: shuffled each "
+                        "epoch; not faithful to MODEL.md)")
     g.add_argument("--out", type=Path, help="run folder for model.safetensors, state.pt, metrics.jsonl "
                                             "(default runs/<command>-<variant>...)")
     g.add_argument("--resume", action="store_true",
@@ -239,7 +246,8 @@ def _train_cfg(args, recipe: str, seed_default: int = 0) -> TrainConfig:
     defaults = RECIPES[recipe]
     return TrainConfig(epochs=args.epochs or defaults["epochs"], batch_size=args.batch_size or defaults["batch_size"],
                        lr=args.lr or defaults["lr"], seed=seed_default if args.seed is None else args.seed,
-                       max_steps=args.max_steps, save_every=args.save_every)
+                       max_steps=args.max_steps, save_every=args.save_every, decay=args.decay or "linear",
+                       shuffle=True if args.shuffle is None else args.shuffle)
 
 
 def _faithful_training(cfg: TrainConfig, recipe: str, limit) -> bool:
@@ -249,7 +257,8 @@ def _faithful_training(cfg: TrainConfig, recipe: str, limit) -> bool:
 
 def _cfg_overrides(args) -> dict:
     return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-            "max_steps": args.max_steps, "save_every": args.save_every or None}
+            "max_steps": args.max_steps, "save_every": args.save_every or None, "decay": args.decay,
+            "shuffle": args.shuffle}
 
 
 def _open_run(args, vocab, command: str, make_model, recipe_of) -> Run:

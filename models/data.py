@@ -263,15 +263,19 @@ class FinetuneDataset:
         return self._stacked[0].index_select(0, index), self._stacked[1].index_select(0, index)
 
 
-def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
-    """The shuffled example order of one epoch (a function of seed and epoch only)."""
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> list[int]:
+    """The shuffled example order of one epoch (a function of seed and epoch only); without
+    shuffle, the file's order every epoch, as the course's trainer (a DataLoader without
+    shuffle=True) gives it."""
+    if not shuffle:
+        return list(range(n))
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g).tolist()
 
 
-def batch_at(dataset, seed: int, epoch: int, batch_size: int, b: int, fast: bool = True):
+def batch_at(dataset, seed: int, epoch: int, batch_size: int, b: int, fast: bool = True, shuffle: bool = True):
     """The b-th batch of the epoch, equal to the b-th one `batches` yields."""
-    order = epoch_order(len(dataset), seed, epoch)
+    order = epoch_order(len(dataset), seed, epoch, shuffle)
     idx = order[b * batch_size:(b + 1) * batch_size]
     if fast and hasattr(dataset, "batch"):
         return dataset.batch(idx, epoch)
@@ -279,9 +283,10 @@ def batch_at(dataset, seed: int, epoch: int, batch_size: int, b: int, fast: bool
     return torch.stack(xs), torch.stack(ys)
 
 
-def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0, fast: bool = True):
+def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0, fast: bool = True,
+            shuffle: bool = True):
     """The epoch's batches in order from `start_batch` on, the last one smaller as the
-    course's DataLoader (shuffle=True, drop_last=False) gives it. fast: build each batch with
+    course's DataLoader (drop_last=False) gives it; shuffled unless told (see epoch_order). fast: build each batch with
     the dataset's `batch` (the same tensors, without per-example Python overhead)."""
     for b in range(start_batch, -(-len(dataset) // batch_size)):
-        yield batch_at(dataset, seed, epoch, batch_size, b, fast)
+        yield batch_at(dataset, seed, epoch, batch_size, b, fast, shuffle)

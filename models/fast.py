@@ -217,12 +217,12 @@ def pack_batch(x: torch.Tensor, y: torch.Tensor, model: GPT, capacity: int | Non
 
 
 def _prefetch_worker(queue, dataset, seed: int, batch_size: int, per_epoch: int, steps: range,
-                     fast_data: bool, pack: tuple | None) -> None:
+                     fast_data: bool, pack: tuple | None, shuffle: bool = True) -> None:
     """Build the batches of `steps` (one worker's share, in order) and put them on `queue`."""
     from .data import batch_at
     for step in steps:
         epoch, b = divmod(step, per_epoch)
-        x, y = batch_at(dataset, seed, epoch, batch_size, b, fast=fast_data)
+        x, y = batch_at(dataset, seed, epoch, batch_size, b, fast=fast_data, shuffle=shuffle)
         queue.put((x.numpy(), y.numpy(), pack_arrays(x.numpy(), y.numpy(), *pack) if pack else None))
     queue.put(None)
 
@@ -240,14 +240,15 @@ class Prefetcher:
     stays off the GPU's critical path."""
 
     def __init__(self, dataset, seed: int, batch_size: int, per_epoch: int, start: int, end: int,
-                 fast_data: bool, pack: tuple | None, depth: int = 16, workers: int | None = None):
+                 fast_data: bool, pack: tuple | None, depth: int = 16, workers: int | None = None,
+                 shuffle: bool = True):
         import multiprocessing as mp
         ctx = mp.get_context("spawn")
         n = max(1, min(workers or prefetch_workers(), end - start)) if end > start else 1
         self.queues = [ctx.Queue(maxsize=depth) for _ in range(n)]
         self.procs = [ctx.Process(target=_prefetch_worker, daemon=True,
                                   args=(q, dataset, seed, batch_size, per_epoch, range(start + k, end, n),
-                                        fast_data, pack))
+                                        fast_data, pack, shuffle))
                       for k, q in enumerate(self.queues)]
         for proc in self.procs:
             proc.start()
@@ -281,7 +282,7 @@ class Stepper:
     def __init__(self, model: GPT, cfg, device: torch.device, speed: Speed = FAST):
         self.model, self.cfg, self.device = model, cfg, device
         self.speed = for_device(speed, device)
-        self.optimizer = model.configure_optimizer(cfg.lr, cfg.weight_decay, cfg.betas,
+        self.optimizer = model.configure_optimizer(cfg.lr, cfg.weight_decay, cfg.betas, decay=cfg.decay,
                                                    **self.speed.optimizer_kwargs(device))
         self.forward = model
         if self.speed.compile:

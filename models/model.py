@@ -318,13 +318,22 @@ class GPT(nn.Module):
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0)
         return logits, loss
 
-    def configure_optimizer(self, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95), **kw):
-        """AdamW with weight decay on the weights of Linear layers only. kw go to AdamW
+    def configure_optimizer(self, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95), decay: str = "linear",
+                            **kw):
+        """AdamW with weight decay on `decay`'s parameters: "linear", the weights of Linear layers
+        only (MODEL.md, minGPT's rule); "all-but-bias", every parameter whose name has no "bias"
+        (the course's trainer.py, whose no-decay names "bias" and "LayerNorm.weight" never match
+        ln1/ln2/ln_f, so embeddings, pos_emb, LayerNorm gains and C decay too). kw go to AdamW
         (foreach=True or fused=True pick its faster implementations; default its for-loop)."""
-        decay = {id(m.weight) for m in self.modules() if isinstance(m, nn.Linear)}
+        if decay == "linear":
+            chosen = {id(m.weight) for m in self.modules() if isinstance(m, nn.Linear)}
+        elif decay == "all-but-bias":
+            chosen = {id(p) for n, p in self.named_parameters() if "bias" not in n}
+        else:
+            raise ValueError(f"decay must be 'linear' or 'all-but-bias', not {decay!r}")
         params = list(self.parameters())
-        groups = [{"params": [p for p in params if id(p) in decay], "weight_decay": weight_decay},
-                  {"params": [p for p in params if id(p) not in decay], "weight_decay": 0.0}]
+        groups = [{"params": [p for p in params if id(p) in chosen], "weight_decay": weight_decay},
+                  {"params": [p for p in params if id(p) not in chosen], "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=lr, betas=betas, **kw)
 
     @torch.no_grad()

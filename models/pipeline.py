@@ -65,6 +65,10 @@ def _stage_argv(args, stage: str, command: str, variant: str, pretrained: str | 
         argv += ["--compile"]
     if args.baseline:
         argv += ["--baseline"]
+    if args.decay:
+        argv += ["--decay", args.decay]
+    if args.shuffle is False:
+        argv += ["--no-shuffle"]
     if remaining is not None:
         argv += ["--time-limit", f"{max(remaining, 1.0):.0f}"]
     if (out / "state.pt").exists():
@@ -80,9 +84,15 @@ def _stage_argv(args, stage: str, command: str, variant: str, pretrained: str | 
     if command == "finetune":
         if pretrained is not None:
             argv += ["--pretrained", str(work / pretrained / "model.safetensors")]
-        name = ("smoke-" if args.smoke else "") + stage
+        name = ("smoke-" if args.smoke else "") + stage + _suffix(args)
         argv += ["--name", name, "--results-dir", str(results), "--eval-file", str(dev)]
     return argv
+
+
+def _suffix(args) -> str:
+    """What sets a run of the course-trainer options apart (records, work folder)."""
+    return (f"-decay-{args.decay}" if args.decay and args.decay != "linear" else "") + \
+        ("-no-shuffle" if args.shuffle is False else "")
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -96,7 +106,8 @@ def run_pipeline(args) -> int:
     started = time.monotonic()
     device = pick_device(args.device)
     ddir = D.data_dir(args.data_dir)
-    work = Path(args.work) if args.work else D.REPO_ROOT / "runs" / ("pipeline-smoke" if args.smoke else "pipeline")
+    work = Path(args.work) if args.work else \
+        D.REPO_ROOT / "runs" / (("pipeline-smoke" if args.smoke else "pipeline") + _suffix(args))
     results = Path(args.results_dir) if args.results_dir else (work / "results" if args.smoke else RESULTS_DIR)
     if args.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
@@ -140,7 +151,7 @@ def run_pipeline(args) -> int:
         finished = code == 0 and _finished(work / stage, command, ddir)
         info["status"] = "done" if finished else ("failed" if code else "stopped")
         if finished and command == "finetune":
-            name = ("smoke-" if args.smoke else "") + stage
+            name = ("smoke-" if args.smoke else "") + stage + _suffix(args)
             info["record"] = str(results / f"{name}.json")
             _annotate(results / f"{name}.json", summary, stage, pretrained)
         atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
@@ -224,6 +235,11 @@ def add_parser(sub, add) -> None:
     p.add_argument("--dtype", choices=("fp32", "bf16"), help="training precision (default fp32; bf16 is not faithful)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model in training")
     p.add_argument("--baseline", action="store_true", help="train with the plain padded fp32 step")
+    p.add_argument("--decay", choices=("linear", "all-but-bias"),
+                   help="weight-decay groups of every stage (default linear, MODEL.md; all-but-bias: the course's "
+                        "trainer.py; records and work folder get a suffix)")
+    p.add_argument("--no-shuffle", dest="shuffle", action="store_false", default=None,
+                   help="every stage in the file's order, as the course's trainer.py (records get -no-shuffle)")
     p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
 
 

@@ -24,15 +24,18 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def git_commit(root: Path = REPO_ROOT) -> str:
-    """HEAD's hash, with "-dirty" when the working tree has changes; outside git, $ATTNLAB_COMMIT
-    (a copy of the tree on a machine without the repository) or "unknown"."""
+    """$ATTNLAB_COMMIT when set (a copy of the tree on another machine, e.g. a GPU, whose own
+    .git may be missing or stale), else HEAD's hash with "-dirty" when the working tree has
+    changes, else "unknown"."""
+    if os.environ.get("ATTNLAB_COMMIT"):
+        return os.environ["ATTNLAB_COMMIT"]
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True,
                                check=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return os.environ.get("ATTNLAB_COMMIT") or "unknown"
+        return "unknown"
     return head + ("-dirty" if dirty else "")
 
 

@@ -49,6 +49,8 @@ class TrainConfig:
     seed: int = 0
     max_steps: int | None = None  # stop after this many steps in all (resumable), None: run to the end
     save_every: int = 0  # steps between checkpoints; 0: at the end of every epoch
+    decay: str = "linear"  # which weights decay: "linear" (MODEL.md) or "all-but-bias" (the course's trainer.py)
+    shuffle: bool = True  # a new example order every epoch; False: the file's order (the course's trainer.py)
 
 
 def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int) -> float:
@@ -233,7 +235,7 @@ class Run:
             """(epoch, x, y, packed arrays or None) for every step from here to the end."""
             if stepper.speed.prefetch:
                 pre = Prefetcher(dataset, cfg.seed, cfg.batch_size, per_epoch, self.step, end,
-                                 stepper.speed.fast_data, stepper.pack_args())
+                                 stepper.speed.fast_data, stepper.pack_args(), shuffle=cfg.shuffle)
                 try:
                     step = self.step
                     for xn, yn, packed in pre:
@@ -246,7 +248,7 @@ class Run:
             while step < end:
                 epoch, first = divmod(step, per_epoch)
                 for x, y in batches(dataset, cfg.seed, epoch, cfg.batch_size, start_batch=first,
-                                    fast=stepper.speed.fast_data):
+                                    fast=stepper.speed.fast_data, shuffle=cfg.shuffle):
                     yield epoch, x, y, None
                     step += 1
 

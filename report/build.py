@@ -41,14 +41,6 @@ QUESTIONS = (
     ("Q3", "Question 3: considerations in pretrained knowledge"),
 )
 
-# What others measured on the dev set (MODEL.md, "What others measured"): typical and seen, in %.
-OTHERS = {
-    ("vanilla", "no-pretraining"): ("1–2%", "0.2–2.6%", (1.0, 2.0, 0.2, 2.6)),
-    ("none", "london"): ("5.0%", "exactly 25/500", (5.0, 5.0, 5.0, 5.0)),
-    ("vanilla", "pretrain-finetune"): ("20–24%", "10.4–29.6%", (20.0, 24.0, 10.4, 29.6)),
-    ("perceiver", "pretrain-finetune"): ("6–13%", "4.0–19.2%", (6.0, 13.0, 4.0, 19.2)),
-}
-
 # The runs the questions ask for, in the order of the results table: (label, variant, recipe, claim).
 EXPECTED_RUNS = (
     ("vanilla, no pretraining (Q2d)", "vanilla", "no-pretraining", "Q2d"),
@@ -421,7 +413,7 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
             det = claims[claim_id]["details"] if claim_id in claims else {}
             if "sheet_correct" in det:
                 sheet = verdicts.Count(int(det["sheet_correct"]), int(det["dev_total"]))
-        typical, seen, numbers = OTHERS.get((variant, recipe), ("—", "—", None))
+        typical, seen, numbers = verdicts.OTHERS.get((variant, recipe), ("—", "—", None))
         expected.append({"label": label, "variant": variant, "recipe": recipe, "claim": claim_id,
                          "records": faithful, "sheet": sheet, "typical": typical, "seen": seen, "numbers": numbers,
                          "verdict": claims.get(claim_id, {}).get("verdict") if claim_id else None})

@@ -31,11 +31,23 @@ RULES = (
     "and fails when it does: the sheet's number is then not what a faithful run gives, beyond the dev set's "
     "sampling noise. Both 95% Wilson intervals are shown with the verdict.",
     "Without a faithful record the claim stays pending (not yet run).",
+    "A faithful reproduction whose 95% interval lies wholly outside the range of accuracies others report for "
+    "the same run (MODEL.md, “What others measured”) is itself in doubt: the claim stays pending, with both counts shown, until "
+    "the difference is explained. Re-finetunes of one pretrained model (records with replicate_of) show the "
+    "finetuning's spread and are not pooled as further seeds.",
     "Q3c: the sheet's strategy (the birthplace of the most similar training name) is measured by the "
     "nearest-name baseline. Its “helps little” holds when the baseline is not significantly better than "
     f"predicting London for everyone (one-sided Fisher test, p ≥ {ALPHA}) and fails when it is. Whether a "
     "trained model actually follows the strategy is not decided here.",
 )
+
+# What others measured on the dev set (MODEL.md, "What others measured"): typical and seen, in %.
+OTHERS = {
+    ("vanilla", "no-pretraining"): ("1–2%", "0.2–2.6%", (1.0, 2.0, 0.2, 2.6)),
+    ("none", "london"): ("5.0%", "exactly 25/500", (5.0, 5.0, 5.0, 5.0)),
+    ("vanilla", "pretrain-finetune"): ("20–24%", "10.4–29.6%", (20.0, 24.0, 10.4, 29.6)),
+    ("perceiver", "pretrain-finetune"): ("6–13%", "4.0–19.2%", (6.0, 13.0, 4.0, 19.2)),
+}
 
 # The course's targets (QUESTIONS.md), shown as context beside each verdict.
 TARGETS = {
@@ -85,7 +97,8 @@ def matching(records: list[Record], recipe: str, variant: str) -> list[Record]:
 
 def reproduction_records(records: list[Record], recipe: str, variant: str) -> list[Record]:
     """The faithful dev-set runs of (recipe, variant) that the rule pools."""
-    return [r for r in matching(records, recipe, variant) if r.faithful and r.dev_total == DEV_TOTAL]
+    return [r for r in matching(records, recipe, variant)
+            if r.faithful and r.dev_total == DEV_TOTAL and not r.extra.get("replicate_of")]
 
 
 def decide_accuracy(claim: ProofResult, records: list[Record], why: str = "") -> ProofResult:
@@ -106,6 +119,9 @@ def decide_accuracy(claim: ProofResult, records: list[Record], why: str = "") ->
         return dataclasses.replace(claim, verdict=PENDING, evidence=evidence, decided_by=decided_by, details=details)
     repro = pool(used)
     verdict, p = compare(sheet, repro)
+    seen = OTHERS.get((variant, recipe))
+    low, high = repro.wilson95()
+    outside = seen is not None and (100 * high < seen[2][2] or 100 * low > seen[2][3])
     runs = used[0].name if len(used) == 1 else f"{len(used)} runs pooled ({', '.join(r.name for r in used)})"
     relation = "consistent with" if verdict == HOLDS else ("significantly below" if sheet.accuracy < repro.accuracy
                                                             else "significantly above")
@@ -114,9 +130,19 @@ def decide_accuracy(claim: ProofResult, records: list[Record], why: str = "") ->
     evidence = (f"sheet {sheet.text()} is {relation} the faithful reproduction {repro.text()} [{runs}]: "
                 f"Fisher's exact test p = {p:.3g} (rule: holds when p ≥ {ALPHA}); {words}, and the reproduction "
                 f"{'meets' if met else 'misses'} it")
+    if outside:
+        replicates = [r for r in matching(records, recipe, variant) if r.extra.get("replicate_of")]
+        rep_text = ("; re-finetuning the same pretrained model gave " +
+                    ", ".join(f"{r.dev_correct}/{r.dev_total}" for r in replicates)) if replicates else ""
+        evidence = (f"withheld: the faithful reproduction {repro.text()} [{runs}] lies, with its whole 95% interval, outside the range others report "
+                    f"for this run ({seen[1]}, typically {seen[0]}){rep_text}, so it is not yet a trustworthy reference. "
+                    f"Against it the sheet's {sheet.text()} would be {relation} it (Fisher p = {p:.3g}); the sheet's "
+                    f"own count is {'inside' if seen[2][2] <= 100 * sheet.accuracy <= seen[2][3] else 'outside'} "
+                    f"that range")
+        verdict = PENDING
     if why:
         evidence += f". {why}"
-    details |= {"reproduction": repro.text(), "p_value": p}
+    details |= {"reproduction": repro.text(), "p_value": p, "outside_reported_range": outside}
     return dataclasses.replace(claim, verdict=verdict, evidence=evidence, decided_by=decided_by, details=details)
 
 

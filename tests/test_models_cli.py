@@ -316,3 +316,13 @@ def test_faithful_means_exactly_model_md():
     # the variant of a finetune comes from the pretrained checkpoint's config, not from the options
     assert default_run_dir(args, "finetune", GPTConfig(variant="perceiver")).name == "finetune-perceiver-m64-pretrained"
     assert default_run_dir(args, "pretrain").name == "pretrain-vanilla"
+
+
+def test_records_name_the_commit_given_on_another_machine(monkeypatch):
+    # a GPU machine gets a copy of the tree whose .git may be stale: ATTNLAB_COMMIT wins
+    from models.results import git_commit
+    monkeypatch.delenv("ATTNLAB_COMMIT", raising=False)
+    here = git_commit()
+    assert here == "unknown" or len(here.removesuffix("-dirty")) == 40
+    monkeypatch.setenv("ATTNLAB_COMMIT", "0123abc")
+    assert git_commit() == "0123abc"

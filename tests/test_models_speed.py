@@ -300,6 +300,15 @@ def test_prefetcher_gives_the_batches_in_step_order(corpus, vocab, workers):
         assert np.array_equal(packed["idx"], ref["idx"]) and np.array_equal(packed["positions"], ref["positions"])
 
 
+def test_pipeline_passes_the_course_trainer_options_and_names_its_records(tmp_path):
+    work = tmp_path / "work"
+    assert main(["pipeline", "--smoke", "--device", "cpu", "--work", str(work), "--stages", "vanilla-no-pretraining",
+                 "--decay", "all-but-bias", "--no-shuffle", "--no-checkpoints"]) == 0
+    record = json.loads((work / "results" / "smoke-vanilla-no-pretraining-decay-all-but-bias-no-shuffle.json").read_text())
+    assert record["train_config"]["decay"] == "all-but-bias" and record["train_config"]["shuffle"] is False
+    assert "--no-shuffle" in record["command"]
+
+
 def test_bench_compare_rows(corpus, vocab):
     from models.bench import compare_evaluation, compare_training, format_compare
     lines, _, dev = corpus

@@ -70,6 +70,34 @@ def test_weight_decay_applies_to_linear_weights_only():
     assert opt.defaults["betas"] == (0.9, 0.95)
 
 
+def test_course_trainer_decay_groups_decay_everything_named_without_bias():
+    # the course's trainer.py: no_decay = ["bias", "LayerNorm.weight"] matched against names, and
+    # its LayerNorms are called ln1/ln2/ln_f, so only the biases escape
+    model = GPT(GPTConfig(variant="perceiver", n_layer=3, n_embd=32, n_head=2, bottleneck_dim=8))
+    opt = model.configure_optimizer(lr=1e-3, decay="all-but-bias")
+    names = {id(p): n for n, p in model.named_parameters()}
+    plain = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
+    decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.1 for p in g["params"]}
+    assert plain == {n for n in names.values() if n.endswith(".bias")} and decayed | plain == set(names.values())
+    assert {"tok_emb.weight", "pos_emb", "down_block.C", "ln_f.weight", "blocks.0.ln1.weight"} <= decayed
+    with pytest.raises(ValueError):
+        model.configure_optimizer(lr=1e-3, decay="everything")
+
+
+def test_no_shuffle_keeps_the_file_order_and_is_not_faithful(tmp_path, capsys):
+    from models import data as D
+    assert D.epoch_order(7, 3, 5, shuffle=False) == list(range(7)) != D.epoch_order(7, 3, 5)
+    out = tmp_path / "run"
+    common = ["pretrain", *TINY, "--limit", "16", "--batch-size", "8", "--max-steps", "2"]
+    assert main([*common, "--out", str(out), "--no-shuffle", "--decay", "all-but-bias"]) == 0
+    state = torch.load(out / "state.pt", weights_only=True)
+    assert state["train_config"]["shuffle"] is False and state["train_config"]["decay"] == "all-but-bias"
+    assert state["info"]["faithful_config"] is False
+    capsys.readouterr()
+    assert main([*common[:-2], "--max-steps", "3", "--out", str(out), "--resume", "--decay", "linear"]) == 2
+    assert "decay all-but-bias" in capsys.readouterr().err
+
+
 def read_log(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 

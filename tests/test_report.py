@@ -40,7 +40,7 @@ def write_records(folder: Path, *records: dict) -> Path:
 
 def as_record(data: dict) -> Record:
     return Record(**{k: data[k] for k in ("name", "variant", "recipe", "faithful", "dev_correct", "dev_total")},
-                  path=f"{data['name']}.json", extra={k: v for k, v in data.items() if k == "config"})
+                  path=f"{data['name']}.json", extra={k: v for k, v in data.items() if k in ("config", "replicate_of")})
 
 
 # --------------------------------------------------------------------------- the verdict rule
@@ -68,6 +68,19 @@ def test_sheet_count_far_from_the_reproduction_fails():
     assert out.verdict == "fails"
     assert "significantly below" in out.evidence
     assert out.details["p_value"] < 1e-4
+
+
+def test_a_reproduction_outside_what_others_report_withholds_the_verdict():
+    # Q2f: a faithful 23/500 (4.6%, 95% CI 3.1–6.8%) lies wholly below the 10.4–29.6% others saw:
+    # the reproduction, not the sheet, is in doubt; a re-finetune of the same model is shown, not pooled
+    recs = [as_record(record("pf", "vanilla", "pretrain-finetune", 23)),
+            as_record(record("pf-again", "vanilla", "pretrain-finetune", 28, replicate_of="pf"))]
+    out = verdicts.decide_accuracy(decide("Q2f"), recs)
+    assert out.verdict == "pending" and out.evidence.startswith("withheld")
+    assert out.details["records"] == ["pf"] and "28/500" in out.evidence and "10.4–29.6%" in out.evidence
+    # one more correct answer per 100 and the interval reaches the range: decided as usual
+    near = verdicts.decide_accuracy(decide("Q2f"), [as_record(record("pf", "vanilla", "pretrain-finetune", 40))])
+    assert near.verdict in ("holds", "fails") and not near.details["outside_reported_range"]
 
 
 def test_rule_boundary_matches_fisher_exact_test():
