@@ -442,9 +442,21 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
     logs, log_notes = find_metrics(records, opts.results_dir, REPO_ROOT)
     if logs:
         ctx.figures.append(FigureFile("figures/model_loss.png", "Training loss",
-                                      "Loss per optimizer step (log scale) and the learning rate (dotted) from the "
-                                      "committed metrics logs: " + ", ".join(f"{l.label} ({l.path})" for l in logs) + ".",
+                                      "Loss per optimizer step (log scale; pretraining left, finetuning right) and the "
+                                      "learning rate (dotted, same colour) from the committed metrics logs: " + ", ".join(f"{l.label} ({l.path})" for l in logs) + ".",
                                       plots.loss_curves(logs)))
+        short = [g for g in logs if g.label.endswith("-first-epochs-pretrain")]
+        full = [g for g in logs if g.label.endswith("-pretrain") and g not in short and g.label.startswith("vanilla")]
+        if short:
+            ctx.figures.append(FigureFile(
+                "figures/model_pretrain_options.png", "Pretraining: MODEL.md's trainer against the course's trainer.py",
+                "The first epochs of vanilla pretraining (MODEL.md's schedule) on this project's CPU, solid: "
+                + ", ".join(g.label for g in short) + "; dashed: the same steps of the full-schedule runs ("
+                + (", ".join(g.label for g in full) or "none recorded") + "). The course-trainer run decays every "
+                "parameter without 'bias' in its name and keeps the file's order (--decay all-but-bias --no-shuffle), "
+                "as the course's distributed trainer.py does; the control differs from it in those two options only "
+                "(same seed, initialisation and dropout masks). Logs in report/results/metrics/.",
+                plots.early_pretraining(short, full)))
     else:
         ctx.missing.append("loss curves: no metrics log committed under report/results/metrics/")
     for note in log_notes:

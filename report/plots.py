@@ -127,21 +127,50 @@ def accuracies(rows: list[dict]) -> bytes:
 
 
 def loss_curves(logs) -> bytes:
-    """Training loss (and learning rate, dotted, right axis) against step for each metrics log."""
+    """Training loss (solid, log scale) and learning rate (dotted, right axis, same colour)
+    against step: pretraining logs (named <record>-pretrain, as models writes them) on the
+    left, finetuning on the right, so that neither squeezes the other."""
+    groups = [("pretraining", [g for g in logs if g.label.endswith("-pretrain")]),
+              ("finetuning", [g for g in logs if not g.label.endswith("-pretrain")])]
+    groups = [(title, group) for title, group in groups if group]
     with rc_context(STYLE):
-        fig = Figure(figsize=(8.6, 3.8), layout="constrained")
+        fig = Figure(figsize=(9.2, 4.2), layout="constrained")
+        axes = fig.subplots(1, len(groups), squeeze=False)[0]
+        k = 0
+        for ax, (title, group) in zip(axes, groups):
+            lr_ax = ax.twinx()
+            for log in group:
+                color = f"C{k % 10}"
+                k += 1
+                ax.plot(log.steps, log.loss, color=color, lw=0.8, label=log.label)
+                lr = np.asarray(log.lr, dtype=float)
+                if np.isfinite(lr).any():
+                    lr_ax.plot(log.steps, lr, color=color, lw=0.8, ls=":")
+            ax.set(title=title, xlabel="optimizer step", ylabel="training loss (cross-entropy)", yscale="log")
+            lr_ax.set_ylabel("learning rate (dotted)")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7, ncol=1, frameon=False)
+        return _png(fig)
+
+
+def early_pretraining(short, full, window: int = 23) -> bytes:
+    """Short pretraining logs (e.g. the first epochs of two trainer options on the CPU) against
+    the first steps of full runs: the loss as a running mean over `window` steps (one epoch of
+    pretraining), so that the options' drift apart shows above the step-to-step noise."""
+    with rc_context(STYLE):
+        fig = Figure(figsize=(8.6, 3.6), layout="constrained")
         ax = fig.subplots()
-        lr_ax = ax.twinx()
-        for k, log in enumerate(logs):
-            color = f"C{k % 10}"
-            ax.plot(log.steps, log.loss, color=color, lw=1, label=f"{log.label} loss")
-            lr = np.asarray(log.lr, dtype=float)
-            if np.isfinite(lr).any():
-                lr_ax.plot(log.steps, lr, color=color, lw=0.8, ls=":", label=f"{log.label} lr")
-        ax.set(xlabel="optimizer step", ylabel="training loss (cross-entropy)", yscale="log")
-        lr_ax.set_ylabel("learning rate (dotted)")
-        ax.grid(True, which="both", alpha=0.3)
-        handles = ax.get_legend_handles_labels()
-        more = lr_ax.get_legend_handles_labels()
-        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper right")
+        end = max((max(g.steps) for g in short if g.steps), default=0)
+        kernel = np.ones(window) / window
+        for k, (log, style) in enumerate([(g, "-") for g in short] + [(g, "--") for g in full]):
+            steps, loss = np.asarray(log.steps, float), np.asarray(log.loss, float)
+            keep = steps <= end
+            steps, loss = steps[keep], loss[keep]
+            if len(loss) < window:
+                continue
+            ax.plot(steps[window - 1:], np.convolve(loss, kernel, mode="valid"), ls=style, color=f"C{k % 10}",
+                    lw=1.2, label=log.label)
+        ax.set(xlabel="optimizer step", ylabel=f"training loss, mean of {window} steps")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
         return _png(fig)

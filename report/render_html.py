@@ -196,6 +196,8 @@ def render_html(ctx: Context) -> str:
     out.append(_figure(ctx, "figures/model_accuracy.png"))
     if ctx.figure("figures/model_loss.png"):
         out.append(_figure(ctx, "figures/model_loss.png"))
+        if ctx.figure("figures/model_pretrain_options.png"):
+            out.append(_figure(ctx, "figures/model_pretrain_options.png"))
     else:
         out.append('<h3>Training loss</h3><p class="notyet">Not yet available: no metrics log is committed under '
                    "report/results/metrics/.</p>")

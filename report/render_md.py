@@ -79,6 +79,7 @@ def render_markdown(ctx: Context) -> str:
     out += _figure(ctx, "figures/model_accuracy.png")
     if ctx.figure("figures/model_loss.png"):
         out += _figure(ctx, "figures/model_loss.png")
+        out += _figure(ctx, "figures/model_pretrain_options.png")
     else:
         out += ["### Training loss", "", "Not yet available: no metrics log is committed under "
                 "`report/results/metrics/`."] + [f"- {n}" for n in ctx.model["log_notes"]] + [""]
