@@ -26,12 +26,7 @@ def bench_training(config: GPTConfig, dataset, batch_size: int, lr: float, steps
     model = GPT(config).to(device).train()
     cfg = TrainConfig(epochs=1, batch_size=batch_size, lr=lr, seed=seed)
     optimizer = model.configure_optimizer(cfg.lr, cfg.weight_decay, cfg.betas)
-    full = min(batch_size, len(dataset))
-    data, epoch = [], 0
-    while len(data) < warmup + steps:  # generated before timing; only full batches
-        data += [b for b in batches(dataset, seed, epoch, batch_size) if b[0].shape[0] == full]
-        epoch += 1
-    data = data[:warmup + steps]
+    data = _training_batches(dataset, batch_size, warmup + steps, seed)  # generated before timing
     tokens = useful = 0
     seconds = 0.0
     for i, (x, y) in enumerate(data):

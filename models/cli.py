@@ -518,14 +518,15 @@ def cmd_bench(args) -> int:
     dev = D.read_tsv(ddir / D.DEV_TSV, vocab, answers=True)
     if args.compare:
         return _bench_compare(args, vocab, lines, train, [r.question for r in dev], device)
-    rows = run_bench(vocab, lines, train, [r.question for r in dev], variants=args.variants, steps=args.steps,
-                     warmup=args.warmup, eval_count=args.eval_count, eval_batch_size=args.eval_batch_size,
+    steps = args.steps or 2
+    rows = run_bench(vocab, lines, train, [r.question for r in dev], variants=args.variants, steps=steps,
+                     warmup=args.warmup, eval_count=args.eval_count or 64, eval_batch_size=args.eval_batch_size,
                      device=device, seed=args.seed)
     if args.json:
         print(json.dumps({"device": device_name(device), "threads": torch.get_num_threads(), "rows": rows}))
     else:
         print(f"device {device_name(device)}, {torch.get_num_threads()} threads, fp32, faithful shapes; "
-              f"{args.steps} timed steps after {args.warmup} warm-up")
+              f"{steps} timed steps after {args.warmup} warm-up")
         print(format_rows(rows))
     return 0
 
@@ -533,10 +534,10 @@ def cmd_bench(args) -> int:
 def _bench_compare(args, vocab, lines, train, dev, device) -> int:
     from .bench import format_compare, run_compare
     quick = args.quick
-    steps = args.steps if args.steps_given else (1 if quick else 2)
+    steps = args.steps or (1 if quick else 2)
     settings = dict(steps=steps, warmup=args.warmup, epoch=not (quick or args.no_epoch),
                     eval_baseline_count=args.eval_baseline_count or (10 if quick else 50),
-                    eval_count=args.eval_count if args.eval_count_given else len(dev),
+                    eval_count=args.eval_count or len(dev),
                     eval_batch_size=args.eval_batch_size, eval_repeats=1 if quick else 3)
     load_before = os.getloadavg()
     head = (f"device {device_name(device)} ({cpu_name() if device.type == 'cpu' else 'CUDA'}), "
@@ -690,10 +691,10 @@ def build_parser() -> Parser:
                    help="with --compare: questions decoded one at a time for the baseline (default 50; quick 10)")
     p.add_argument("--variants", type=lambda s: [v for v in s.split(",") if v], default=list(VARIANTS),
                    help="comma-separated variants (default vanilla,perceiver)")
-    p.add_argument("--steps", type=positive_int, default=2,
+    p.add_argument("--steps", type=positive_int,
                    help="timed training steps per row (default 2; with --compare --quick 1)")
     p.add_argument("--warmup", type=nonnegative_int, default=1, help="untimed steps first (default 1)")
-    p.add_argument("--eval-count", type=positive_int, default=64,
+    p.add_argument("--eval-count", type=positive_int,
                    help="dev questions decoded (default 64; with --compare all 500)")
     p.add_argument("--eval-batch-size", type=positive_int, default=512, help="questions decoded together (default 512)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
@@ -739,9 +740,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pipeline":
             from .pipeline import check_stages
             check_stages(args)
-        if args.command == "bench":
-            args.steps_given = any(a == "--steps" or a.startswith("--steps=") for a in argv)
-            args.eval_count_given = any(a == "--eval-count" or a.startswith("--eval-count=") for a in argv)
         return args.func(args)
     except (UsageError, UserError) as e:
         print(f"models: error: {e}", file=sys.stderr)

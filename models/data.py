@@ -273,14 +273,24 @@ def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> list[int
     return torch.randperm(n, generator=g).tolist()
 
 
-def batch_at(dataset, seed: int, epoch: int, batch_size: int, b: int, fast: bool = True, shuffle: bool = True):
-    """The b-th batch of the epoch, equal to the b-th one `batches` yields."""
-    order = epoch_order(len(dataset), seed, epoch, shuffle)
-    idx = order[b * batch_size:(b + 1) * batch_size]
+def _stack(dataset, indices: list[int], epoch: int, fast: bool):
+    """The examples `indices` of `epoch`, stacked (fast: by the dataset's `batch`)."""
     if fast and hasattr(dataset, "batch"):
-        return dataset.batch(idx, epoch)
-    xs, ys = zip(*(dataset.get(i, epoch) for i in idx))
+        return dataset.batch(indices, epoch)
+    xs, ys = zip(*(dataset.get(i, epoch) for i in indices))
     return torch.stack(xs), torch.stack(ys)
+
+
+def step_batches(dataset, seed: int, batch_size: int, steps, fast: bool = True, shuffle: bool = True):
+    """(epoch, x, y) of each training step in `steps` (increasing, any stride): the batches
+    `batches` gives, each epoch's order drawn once."""
+    per_epoch = -(-len(dataset) // batch_size)
+    drawn_epoch, order = None, None
+    for step in steps:
+        epoch, b = divmod(step, per_epoch)
+        if epoch != drawn_epoch:
+            drawn_epoch, order = epoch, epoch_order(len(dataset), seed, epoch, shuffle)
+        yield (epoch, *_stack(dataset, order[b * batch_size:(b + 1) * batch_size], epoch, fast))
 
 
 def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0, fast: bool = True,
@@ -288,5 +298,7 @@ def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 
     """The epoch's batches in order from `start_batch` on, the last one smaller as the
     course's DataLoader (drop_last=False) gives it; shuffled unless told (see epoch_order). fast: build each batch with
     the dataset's `batch` (the same tensors, without per-example Python overhead)."""
-    for b in range(start_batch, -(-len(dataset) // batch_size)):
-        yield batch_at(dataset, seed, epoch, batch_size, b, fast, shuffle)
+    per_epoch = -(-len(dataset) // batch_size)
+    steps = range(epoch * per_epoch + start_batch, (epoch + 1) * per_epoch)
+    for _, x, y in step_batches(dataset, seed, batch_size, steps, fast, shuffle):
+        yield x, y

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import torch
@@ -10,7 +9,7 @@ from tqdm import tqdm
 
 from .data import MASK_CHAR, MASK_ID, PAD_ID, Vocab
 from .decode import greedy_cached
-from .model import GPT
+from .model import GPT, autocast
 
 DECODE_STEPS = 32
 
@@ -19,12 +18,6 @@ def extract_prediction(completion: str) -> str:
     """The text after the first ⁇ up to the next ⁇ (or the end), as the course reads it."""
     parts = completion.split(MASK_CHAR)
     return parts[1] if len(parts) > 1 else ""
-
-
-def autocast(device: torch.device, dtype: str):
-    if dtype == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
 
 
 @torch.no_grad()

@@ -23,7 +23,6 @@ of it (see models/SPEED.md):
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import asdict, dataclass, replace
 
@@ -31,7 +30,7 @@ import numpy as np
 import torch
 
 from .data import PAD_ID
-from .model import GPT, DropoutSource, dropout_source
+from .model import GPT, DropoutSource, autocast, dropout_source
 
 OPTIMIZERS = ("forloop", "foreach", "fused")
 DTYPES = ("fp32", "bf16")
@@ -85,12 +84,6 @@ def for_device(speed: Speed, device: torch.device) -> Speed:
     """The options as they apply on `device` (fast dropout is a CPU measure, prefetching a GPU one)."""
     prefetch = device.type != "cpu" if speed.prefetch is None else speed.prefetch
     return replace(speed, fast_dropout=speed.fast_dropout and device.type == "cpu", prefetch=prefetch)
-
-
-def autocast(device: torch.device, dtype: str):
-    if dtype == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
 
 
 # ---------------------------------------------------------------------------- packing
@@ -216,13 +209,11 @@ def pack_batch(x: torch.Tensor, y: torch.Tensor, model: GPT, capacity: int | Non
 # ---------------------------------------------------------------------------- prefetching
 
 
-def _prefetch_worker(queue, dataset, seed: int, batch_size: int, per_epoch: int, steps: range,
-                     fast_data: bool, pack: tuple | None, shuffle: bool = True) -> None:
+def _prefetch_worker(queue, dataset, seed: int, batch_size: int, steps: range, fast_data: bool,
+                     pack: tuple | None, shuffle: bool = True) -> None:
     """Build the batches of `steps` (one worker's share, in order) and put them on `queue`."""
-    from .data import batch_at
-    for step in steps:
-        epoch, b = divmod(step, per_epoch)
-        x, y = batch_at(dataset, seed, epoch, batch_size, b, fast=fast_data, shuffle=shuffle)
+    from .data import step_batches
+    for _, x, y in step_batches(dataset, seed, batch_size, steps, fast_data, shuffle):
         queue.put((x.numpy(), y.numpy(), pack_arrays(x.numpy(), y.numpy(), *pack) if pack else None))
     queue.put(None)
 
@@ -239,7 +230,7 @@ class Prefetcher:
     batches come back in step order and are the ones models.data.batches gives. The data path
     stays off the GPU's critical path."""
 
-    def __init__(self, dataset, seed: int, batch_size: int, per_epoch: int, start: int, end: int,
+    def __init__(self, dataset, seed: int, batch_size: int, start: int, end: int,
                  fast_data: bool, pack: tuple | None, depth: int = 16, workers: int | None = None,
                  shuffle: bool = True):
         import multiprocessing as mp
@@ -247,7 +238,7 @@ class Prefetcher:
         n = max(1, min(workers or prefetch_workers(), end - start)) if end > start else 1
         self.queues = [ctx.Queue(maxsize=depth) for _ in range(n)]
         self.procs = [ctx.Process(target=_prefetch_worker, daemon=True,
-                                  args=(q, dataset, seed, batch_size, per_epoch, range(start + k, end, n),
+                                  args=(q, dataset, seed, batch_size, range(start + k, end, n),
                                         fast_data, pack, shuffle))
                       for k, q in enumerate(self.queues)]
         for proc in self.procs:
@@ -308,8 +299,7 @@ class Stepper:
         source = DropoutSource(step_seed) if self.speed.fast_dropout else None
         with autocast(self.device, self.speed.dtype), dropout_source(source):
             if isinstance(batch, Packed):
-                _, loss = self.forward(batch.idx, batch.targets, masks=batch.masks, positions=batch.positions,
-                                       latent_positions=batch.latent_positions)
+                _, loss = batch.forward(self.forward)
             else:
                 _, loss = self.forward(*batch)
         opt.zero_grad(set_to_none=True)

@@ -8,6 +8,7 @@ tensors handed to every attention call, never parameters or saved buffers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -103,6 +104,13 @@ class Dropout(nn.Dropout):
         if source is None or not self.training or self.p == 0.0:
             return super().forward(x)
         return source.dropout(x, self.p)
+
+
+def autocast(device: torch.device, dtype: str):
+    """The precision context of a forward pass: none for fp32, else torch's autocast."""
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype])
 
 
 # ---------------------------------------------------------------------------- attention core

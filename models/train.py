@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import describe, load_train_state, save_model, save_train_state
-from .data import Vocab, batches
+from .data import Vocab, step_batches
 from .fast import FAST, Prefetcher, Speed, Stepper
 from .fileio import UserError, atomic_write_text
 from .model import GPT, GPTConfig
@@ -234,7 +234,7 @@ class Run:
         def stream():
             """(epoch, x, y, packed arrays or None) for every step from here to the end."""
             if stepper.speed.prefetch:
-                pre = Prefetcher(dataset, cfg.seed, cfg.batch_size, per_epoch, self.step, end,
+                pre = Prefetcher(dataset, cfg.seed, cfg.batch_size, self.step, end,
                                  stepper.speed.fast_data, stepper.pack_args(), shuffle=cfg.shuffle)
                 try:
                     step = self.step
@@ -244,13 +244,9 @@ class Run:
                 finally:
                     pre.close()
                 return
-            step = self.step
-            while step < end:
-                epoch, first = divmod(step, per_epoch)
-                for x, y in batches(dataset, cfg.seed, epoch, cfg.batch_size, start_batch=first,
-                                    fast=stepper.speed.fast_data, shuffle=cfg.shuffle):
-                    yield epoch, x, y, None
-                    step += 1
+            for epoch, x, y in step_batches(dataset, cfg.seed, cfg.batch_size, range(self.step, end),
+                                            stepper.speed.fast_data, cfg.shuffle):
+                yield epoch, x, y, None
 
         with open(self.log_path, "a" if self.step else "w", encoding="utf-8") as log:
             data = stream()

@@ -285,10 +285,10 @@ def test_prefetcher_gives_the_batches_in_step_order(corpus, vocab, workers):
     from models.fast import Prefetcher
     lines, _, _ = corpus
     ds = D.PretrainDataset(lines[:40], vocab, 5)
-    per_epoch, start, end = 5, 3, 13  # starts mid-epoch, crosses two epoch boundaries
+    start, end = 3, 13  # 5 batches an epoch: starts mid-epoch, crosses two epoch boundaries
     pack = ("perceiver", 8, D.BLOCK_SIZE - 1)
     want = [(x, y) for e in range(3) for x, y in D.batches(ds, 5, e, 8)][start:end]
-    pre = Prefetcher(ds, 5, 8, per_epoch, start, end, True, pack, workers=workers)
+    pre = Prefetcher(ds, 5, 8, start, end, True, pack, workers=workers)
     try:
         got = list(pre)
     finally:
