@@ -1,5 +1,5 @@
 """`python -m models <command>`: examples, pretrain, finetune, evaluate, london, nearest-name,
-bench, pipeline, receptive-field. A user mistake prints one line `models: error: ...` and exits 2."""
+bench, pipeline, recipe, receptive-field. A user mistake prints one line `models: error: ...` and exits 2."""
 
 from __future__ import annotations
 
@@ -704,6 +704,8 @@ def build_parser() -> Parser:
 
     from .pipeline import add_parser as add_pipeline
     add_pipeline(sub, add)
+    from .recipe import add_parser as add_recipe
+    add_recipe(sub, add)
 
     p = add("receptive-field", "perceiver: which inputs each output sees, from masks and by gradients",
             cmd_receptive_field)

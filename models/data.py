@@ -263,6 +263,46 @@ class FinetuneDataset:
         return self._stacked[0].index_select(0, index), self._stacked[1].index_select(0, index)
 
 
+class MixedDataset:
+    """Pretraining with the finetuning questions mixed in (not MODEL.md; `recipe` only): the
+    span-corruption examples of wiki.txt, then `copies` rounds of the question examples.
+    Training on questions while the facts are learned makes them answerable for people whose
+    questions were never seen (Allen-Zhu & Li 2023, "Physics of Language Models, Part 3.1",
+    mixed training); the dev questions are never mixed in."""
+
+    def __init__(self, pretrain: PretrainDataset, questions: FinetuneDataset, copies: int = 1):
+        if copies < 0:
+            raise ValueError("copies must not be negative")
+        self.pretrain, self.questions, self.copies = pretrain, questions, copies
+
+    def __len__(self) -> int:
+        return len(self.pretrain) + self.copies * len(self.questions)
+
+    def _part(self, i: int):
+        n = len(self.pretrain)
+        return (self.pretrain, i) if i < n else (self.questions, (i - n) % len(self.questions))
+
+    def strings(self, i: int, epoch: int) -> tuple[str, str]:
+        ds, j = self._part(i)
+        return ds.strings(j, epoch)
+
+    def get(self, i: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        ds, j = self._part(i)
+        return ds.get(j, epoch)
+
+    def batch(self, indices: list[int], epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stacked get(i, epoch) for i in indices, each part built by its own fast `batch`."""
+        parts = [self._part(i) for i in indices]
+        x = torch.empty((len(indices), self.pretrain.block_size - 1), dtype=torch.long)
+        y = torch.empty_like(x)
+        for ds in (self.pretrain, self.questions):
+            rows = [r for r, (d, _) in enumerate(parts) if d is ds]
+            if rows:
+                xs, ys = ds.batch([parts[r][1] for r in rows], epoch)
+                x[rows], y[rows] = xs, ys
+        return x, y
+
+
 def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> list[int]:
     """The shuffled example order of one epoch (a function of seed and epoch only); without
     shuffle, the file's order every epoch, as the course's trainer (a DataLoader without

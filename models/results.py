@@ -19,7 +19,7 @@ from .fileio import UserError, atomic_write_text
 
 RESULTS_DIR = REPO_ROOT / "report" / "results"
 RECIPES = ("no-pretraining", "pretrain-finetune", "london", "nearest-name",
-           "pretrain-only", "unknown")  # the last two: evaluating a pretrained-only or a course checkpoint
+           "pretrain-only", "unknown", "cpu-recipe")  # pretrain-only, unknown: evaluating a pretrained-only or a course checkpoint; cpu-recipe: `python -m models recipe`
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 

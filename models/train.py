@@ -193,12 +193,13 @@ class Run:
         atomic_write_text(self.log_path, "".join(line + "\n" for line in kept))
 
     def train(self, dataset, device: torch.device, progress: bool = True, speed: Speed = FAST,
-              deadline: float | None = None) -> bool:
+              deadline: float | None = None, on_epoch=None) -> bool:
         """Train until the last epoch (or max_steps), checkpointing as configured. `speed` says
         how each step is computed (models.fast: packed rows, fast dropout, fused AdamW by
         default; models.fast.BASELINE is the plain padded fp32 step). `deadline` (a
         time.monotonic() value): past it, save a checkpoint and stop early (resume continues).
-        Returns whether the run reached its end."""
+        `on_epoch(run, epoch)`: called after each finished epoch (e.g. to evaluate; its time
+        counts in the run's wall time). Returns whether the run reached its end."""
         cfg, model = self.cfg, self.model
         model.to(device).train()
         stepper = Stepper(model, cfg, device, speed)
@@ -269,6 +270,9 @@ class Run:
                         log.flush()
                         self.wall_seconds = time.perf_counter() - started
                         self.save(optimizer, device)
+                    if at_epoch_end and on_epoch is not None:
+                        on_epoch(self, epoch)
+                        model.train()
                     if self.step >= end or late:
                         break
             finally:

@@ -1,0 +1,238 @@
+"""`python -m models recipe NAME`: a named training recipe, trained and evaluated in one
+command, timed from start to the last dev prediction, with one result record.
+
+A recipe is a deliberate departure from MODEL.md (records say `faithful: false` and hold every
+setting), made to reach the best dev accuracy within a wall-time budget on a given machine.
+`cpu-60` is the one for 60 minutes on 2 CPU cores. `--set key=value` changes any setting, which
+is how the ablation candidates are run: each is a record with its settings, so the report can
+put them side by side.
+
+Levers, each a setting (MODEL.md's value in brackets):
+  model size      n_layer, n_head, n_embd [4, 8, 256]: a smaller model runs more epochs
+  dropout         [0.1]: memorising facts is what pretraining is for here
+  schedule        once: warm-up, one cosine decay to 0.1x over the run [course: cyclic, 200 epochs]
+  mix_questions   copies of the training questions mixed into every pretraining epoch [0]
+                  (see models.data.MixedDataset)
+  finetune_*      a short finetune after pretraining [10 epochs, batch 256, lr 6e-4]
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import torch
+
+from . import data as D
+from .checkpoint import describe
+from .evaluate import accuracy, correct_line, predict
+from .fileio import UserError, atomic_write_text
+from .model import GPT, GPTConfig
+from .results import RESULTS_DIR, check_name, command_line, write_record
+from .train import FINAL_TOKENS, WARMUP_TOKENS, Run, TrainConfig, device_name, pick_device
+
+BLOCK_TOKENS = D.BLOCK_SIZE - 1  # target positions of one example: the schedule's token count
+
+
+@dataclass(frozen=True)
+class Recipe:
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    variant: str = "vanilla"
+    bottleneck_dim: int = 64
+    perceiver_wiring: str = "default"
+    pretrain_epochs: int = 100
+    pretrain_batch: int = 64
+    pretrain_lr: float = 3e-3
+    schedule: str = "once"  # once | course
+    warmup: float = 0.02  # once: fraction of each run's tokens spent warming up
+    mix_questions: int = 1
+    finetune_epochs: int = 2  # 0: evaluate the pretrained model as it is (needs mix_questions)
+    finetune_batch: int = 64
+    finetune_lr: float = 3e-4
+    weight_decay: float = 0.1
+    decay: str = "linear"
+    eval_every: int = 10  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
+    budget_seconds: float = 3600.0
+
+    def __post_init__(self):
+        if self.schedule not in ("once", "course"):
+            raise ValueError(f"schedule must be once or course, not {self.schedule!r}")
+        if self.decay not in ("linear", "all-but-bias"):
+            raise ValueError(f"decay must be linear or all-but-bias, not {self.decay!r}")
+        if not 0 <= self.warmup < 1:
+            raise ValueError("warmup must be in [0, 1)")
+        if self.finetune_epochs == 0 and self.mix_questions == 0:
+            raise ValueError("with finetune_epochs 0 the questions must be mixed in (mix_questions >= 1)")
+        for name in ("pretrain_epochs", "pretrain_batch", "finetune_batch", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("mix_questions", "finetune_epochs", "eval_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+
+    def model_config(self, vocab_size: int) -> GPTConfig:
+        return GPTConfig(vocab_size=vocab_size, block_size=D.BLOCK_SIZE, n_layer=self.n_layer, n_head=self.n_head,
+                         n_embd=self.n_embd, dropout=self.dropout, variant=self.variant,
+                         bottleneck_dim=self.bottleneck_dim, perceiver_wiring=self.perceiver_wiring)
+
+    def train_config(self, stage: str, n_examples: int, seed: int) -> TrainConfig:
+        epochs, batch, lr = (self.pretrain_epochs, self.pretrain_batch, self.pretrain_lr) if stage == "pretrain" \
+            else (self.finetune_epochs, self.finetune_batch, self.finetune_lr)
+        if self.schedule == "once":
+            final = epochs * n_examples * BLOCK_TOKENS  # every token the run will count
+            warmup = int(self.warmup * final)
+        else:
+            final, warmup = FINAL_TOKENS, WARMUP_TOKENS
+        return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, weight_decay=self.weight_decay, seed=seed,
+                           warmup_tokens=warmup, final_tokens=final, decay=self.decay)
+
+
+RECIPES = {
+    # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.
+    "cpu-60": Recipe(),
+}
+SMOKE = dict(n_layer=2, n_head=2, n_embd=32, pretrain_epochs=2, pretrain_batch=16, finetune_epochs=1,
+             finetune_batch=16, eval_every=1, budget_seconds=120.0)
+SMOKE_LINES, SMOKE_DEV = 48, 20
+
+
+def parse_settings(recipe: Recipe, pairs: list[str]) -> Recipe:
+    """`key=value` pairs applied to `recipe`, each value parsed as the setting's type."""
+    types = {f.name: type(getattr(recipe, f.name)) for f in fields(recipe)}
+    changes = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in types:
+            raise UserError(f"--set {pair!r}: expected key=value with key one of {', '.join(types)}")
+        try:
+            changes[key] = types[key](value) if types[key] is not bool else value.lower() in ("1", "true", "yes")
+        except ValueError:
+            raise UserError(f"--set {pair!r}: {key} takes a {types[key].__name__}") from None
+    try:
+        return replace(recipe, **changes)
+    except ValueError as e:
+        raise UserError(f"--set: {e}") from None
+
+
+def settings_changed(recipe: Recipe, base: Recipe) -> dict:
+    return {k: v for k, v in asdict(recipe).items() if asdict(base)[k] != v}
+
+
+def run_recipe(args) -> int:
+    started = time.perf_counter()
+    base = RECIPES[args.recipe]
+    if args.smoke:
+        base = replace(base, **SMOKE)
+    recipe = parse_settings(base, args.set or [])
+    seed = args.seed
+    name = check_name(args.name or "recipe-" + args.recipe + ("-smoke" if args.smoke else "") + f"-seed{seed}")
+    if args.dry_run:
+        print(json.dumps({"name": name, "seed": seed, "settings": asdict(recipe),
+                          "changed": settings_changed(recipe, RECIPES[args.recipe])}, indent=2))
+        return 0
+    results = Path(args.results_dir) if args.results_dir else (
+        D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else RESULTS_DIR)
+    if args.smoke and results.resolve() == RESULTS_DIR.resolve():
+        raise UserError("smoke records never go to report/results: choose another --results-dir")
+    ddir = D.data_dir(args.data_dir)
+    vocab = D.load_vocab(ddir)
+    lines = D.read_wiki(ddir / D.WIKI)
+    train_rows = D.read_tsv(ddir / D.TRAIN_TSV, vocab, answers=True)
+    dev_rows = D.read_tsv(ddir / D.DEV_TSV, vocab, answers=True)
+    if args.smoke:
+        lines, train_rows, dev_rows = lines[:SMOKE_LINES], train_rows[:SMOKE_LINES], dev_rows[:SMOKE_DEV]
+    device = pick_device(args.device)
+    work = Path(args.work) if args.work else D.REPO_ROOT / "runs" / "recipe" / name
+    for stage in ("pretrain", "finetune"):  # a recipe is timed from scratch: never resumed
+        shutil.rmtree(work / stage, ignore_errors=True)
+    progress = not args.no_progress
+    questions = [r.question for r in dev_rows]
+    answers = [r.answer for r in dev_rows]
+    curve: list[dict] = []
+
+    def evaluate(model) -> int:
+        preds = predict(model, vocab, questions, batch_size=512, device=device)
+        return accuracy(preds, answers)[0], preds
+
+    def on_epoch(run: Run, epoch: int) -> None:
+        done = epoch + 1
+        if recipe.eval_every and (done % recipe.eval_every == 0 or done == recipe.pretrain_epochs):
+            correct, _ = evaluate(run.model)
+            curve.append({"stage": "pretrain", "epoch": done, "step": run.step,
+                          "seconds": round(time.perf_counter() - started, 3), "dev_correct": correct})
+            if progress:
+                print(f"\n[recipe] pretraining epoch {done}: {correct}/{len(answers)} on the dev set "
+                      f"after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+
+    torch.manual_seed(seed)
+    model = GPT(recipe.model_config(len(vocab)))
+    pretrain_set = D.PretrainDataset(lines, vocab, seed=seed)
+    question_set = D.FinetuneDataset(train_rows, vocab)
+    mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
+    info = {"command": "recipe", "recipe": f"recipe {args.recipe}", "seed": seed, "limit": None,
+            "faithful": False, "faithful_config": False, "settings": asdict(recipe)}
+    print(f"[recipe] {name}: {describe(model.config)}, {sum(p.numel() for p in model.parameters()):,} parameters; "
+          f"pretraining {recipe.pretrain_epochs} epochs of {len(mixed)} examples", flush=True)
+    pre = Run(work / "pretrain", model, vocab, recipe.train_config("pretrain", len(mixed), seed), dict(info))
+    pre.cfg.save_every = 10 ** 9  # one checkpoint, at the end: a recipe is timed whole, not resumed
+    pre.train(mixed, device, progress=progress, on_epoch=on_epoch)
+    stage_seconds = {"pretrain": round(time.perf_counter() - started, 3)}
+    steps = pre.step
+    if recipe.finetune_epochs:
+        fine = Run(work / "finetune", pre.model, vocab, recipe.train_config("finetune", len(question_set), seed),
+                   dict(info))
+        fine.cfg.save_every = 10 ** 9
+        fine.train(question_set, device, progress=progress)
+        steps += fine.step
+        stage_seconds["finetune"] = round(time.perf_counter() - started - sum(stage_seconds.values()), 3)
+    final_model = pre.model
+    t0 = time.perf_counter()
+    correct, preds = evaluate(final_model)
+    stage_seconds["evaluate"] = round(time.perf_counter() - t0, 3)
+    wall = time.perf_counter() - started
+    curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
+                  "dev_correct": correct})
+    work.mkdir(parents=True, exist_ok=True)
+    predictions = work / "predictions.txt"
+    atomic_write_text(predictions, "".join(p.replace("\n", "\\n") + "\n" for p in preds))
+    print(correct_line(correct, len(answers)))
+    threads = torch.get_num_threads()
+    path = write_record(
+        name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
+        command=command_line(args.argv), seed=seed, wall_seconds=wall, steps=steps, dev_correct=correct,
+        dev_total=len(answers), results_dir=results, recipe_name=args.recipe, settings=asdict(recipe),
+        changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
+        within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
+        config=final_model.config.to_dict(), parameters=sum(p.numel() for p in final_model.parameters()),
+        smoke=args.smoke, predictions=str(predictions), run_dir=str(work))
+    print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
+          f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
+          f"record: {path}")
+    return 0
+
+
+def add_parser(sub, add) -> None:
+    from .cli import nonnegative_int, positive_int
+    p = add("recipe", "train and evaluate a named recipe within a wall-time budget (not faithful; see "
+                      "models/recipe.py), one record with every setting and the dev accuracy over time", run_recipe)
+    p.add_argument("recipe", choices=sorted(RECIPES), help="cpu-60: the best dev accuracy in 60 minutes on 2 cores")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change a setting (repeatable), e.g. --set n_embd=256 --set mix_questions=0; "
+                        "--dry-run lists them all")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of initialisation, data and dropout (default 0)")
+    p.add_argument("--name", help="record name (default recipe-<recipe>-seed<seed>)")
+    p.add_argument("--results-dir", help="folder for the record (default report/results; --smoke: runs/recipe-smoke)")
+    p.add_argument("--work", help="run folder (default runs/recipe/<name>; its earlier runs are replaced)")
+    p.add_argument("--device", default="cpu", help="cpu (default: the recipe is timed on the CPU), cuda, auto")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes, 48 lines and 20 dev questions: seconds, to test")
+    p.add_argument("--dry-run", action="store_true", help="print the settings as JSON and stop")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
