@@ -47,8 +47,8 @@ class Recipe:
     variant: str = "vanilla"
     bottleneck_dim: int = 64
     perceiver_wiring: str = "default"
-    pretrain_epochs: int = 100
-    pretrain_batch: int = 64
+    pretrain_epochs: int = 105
+    pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
     schedule: str = "once"  # once | course
     warmup: float = 0.02  # once: fraction of each run's tokens spent warming up
@@ -58,7 +58,7 @@ class Recipe:
     finetune_lr: float = 3e-4
     weight_decay: float = 0.1
     decay: str = "linear"
-    eval_every: int = 10  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
+    eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
     budget_seconds: float = 3600.0
 
     def __post_init__(self):

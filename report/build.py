@@ -422,6 +422,8 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
             extra = f" ({len(matching)} non-faithful run(s) recorded)" if matching else ""
             then = f", so claim {claim_id} is pending" if claim_id in verdicts.TARGETS else ""
             ctx.missing.append(f"training result: {label}: not yet run{extra}{then}")
+    recipes = [r for r in records if r.recipe == "cpu-recipe" and id(r) not in used]
+    used.update(id(r) for r in recipes)
     others = [r for r in records if id(r) not in used]
 
     rows = []
@@ -462,6 +464,8 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
     for note in log_notes:
         ctx.missing.append(f"loss curve of {note}")
 
+    recipe = collect_recipe(ctx, recipes)
+
     rf = _receptive(opts)
     analysis = load_analysis(opts.results_dir, "receptive-field")
     rf_reading, _ = receptive_reading(rf, analysis)
@@ -479,7 +483,57 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
         f"in ℓ); it equals 1 at m = ℓ for every L, so the bottleneck only pays while m < ℓ.",
         plots.complexity(numeric.complexity_ratio, course)))
     ctx.model = {"expected": expected, "others": others, "records": records, "rf_reading": rf_reading,
-                 "log_notes": log_notes, "analysis": analysis}
+                 "log_notes": log_notes, "analysis": analysis, "recipe": recipe}
+
+
+RECIPE_TARGET = 0.20  # the cpu-60 issue's goal: 20% of the dev set within the budget
+
+
+def collect_recipe(ctx: Context, recipes) -> dict | None:
+    """The CPU recipe (`python -m models recipe`): each record a row of the ablation table, its
+    settings shown as what differs from the recipe as defined (the records without changes);
+    the final recipe's seeds summarised; the dev accuracy against wall time plotted."""
+    from . import plots
+    from .verdicts import Count
+
+    if not recipes:
+        ctx.missing.append("CPU recipe (python -m models recipe cpu-60): no record yet")
+        return None
+    from dataclasses import asdict
+
+    from models.recipe import RECIPES
+
+    reference = asdict(RECIPES["cpu-60"])  # the recipe as defined now; records hold the settings they ran
+
+    def diff(r) -> dict:
+        settings = r.extra.get("settings", {})
+        return {k: settings.get(k) for k in reference if settings.get(k) != reference[k]}
+
+    finals = sorted((r for r in recipes if not diff(r)), key=lambda r: (r.seed is None, r.seed))
+    rows = []
+    for r in sorted(recipes, key=lambda r: (bool(diff(r)), -r.accuracy, r.name)):
+        settings = r.extra.get("settings", {})
+        rows.append({"record": r, "diff": diff(r), "epochs": settings.get("pretrain_epochs"),
+                     "budget": r.extra.get("budget_seconds"), "within": r.extra.get("within_budget"),
+                     "count": Count(r.dev_correct, r.dev_total)})
+    summary = None
+    if finals:
+        accs = [r.accuracy for r in finals]
+        summary = {"seeds": [r.seed for r in finals], "accuracies": accs, "mean": float(np.mean(accs)),
+                   "spread": (min(accs), max(accs)), "walls": [r.wall_seconds for r in finals],
+                   "all_within": all(r.extra.get("within_budget") for r in finals),
+                   "meets_target": all(a >= RECIPE_TARGET for a in accs)}
+    curves = [(r.name, [(p["seconds"], p["dev_correct"] / r.dev_total) for p in r.extra.get("curve", [])])
+              for r in recipes if r.extra.get("curve")]
+    if curves:
+        budget = max((r.extra.get("budget_seconds") or 0) for r in recipes) or None
+        ctx.figures.append(FigureFile(
+            "figures/model_recipe.png", "CPU recipe: dev accuracy against wall time",
+            "Each line is one recipe record (python -m models recipe): the dev accuracy measured during "
+            "pretraining (every few epochs, the questions being mixed into pretraining) and, last, after the "
+            "finetune, against the wall time since the command started on 2 CPU cores. Dashed: the 20% goal and "
+            "the time budget.", plots.recipe_curves(curves, RECIPE_TARGET, budget)))
+    return {"rows": rows, "summary": summary, "reference": reference}
 
 
 # ---------------------------------------------------------------------------- collect / generate / write

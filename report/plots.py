@@ -126,6 +126,25 @@ def accuracies(rows: list[dict]) -> bytes:
         return _png(fig)
 
 
+def recipe_curves(curves, target: float, budget: float | None) -> bytes:
+    """Dev accuracy against wall minutes, one line per (name, [(seconds, accuracy), ...])."""
+    with rc_context(STYLE):
+        fig = Figure(figsize=(8.6, 4.4), layout="constrained")
+        ax = fig.subplots()
+        for k, (name, points) in enumerate(curves):
+            t, acc = zip(*points)
+            ax.plot(np.asarray(t) / 60, acc, "o-", ms=3, lw=1, color=f"C{k % 10}", label=name)
+        ax.axhline(target, color="tab:red", ls="--", lw=1, label=f"goal: {100 * target:.0f}%")
+        if budget:
+            ax.axvline(budget / 60, color="tab:gray", ls="--", lw=1, label=f"budget: {budget / 60:.0f} min")
+        ax.yaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
+        ax.set(xlabel="wall time since the command started (minutes)", ylabel="dev accuracy (500 questions)")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=7, ncol=2, frameon=False)
+        return _png(fig)
+
+
 def loss_curves(logs) -> bytes:
     """Training loss (solid, log scale) and learning rate (dotted, right axis, same colour)
     against step: pretraining logs (named <record>-pretrain, as models writes them) on the

@@ -203,6 +203,11 @@ def render_html(ctx: Context) -> str:
                    "report/results/metrics/.</p>")
         if ctx.model["log_notes"]:
             out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in ctx.model["log_notes"]) + "</ul>")
+    if ctx.model["recipe"]:
+        out += ["<h3>A recipe for 2 CPU cores and 60 minutes</h3>", f"<p>{_inline(tables.recipe_summary(ctx))}</p>",
+                "<p>Candidates and seeds, each a record of <code>python -m models recipe</code> (not faithful to "
+                "MODEL.md):</p>", _table(tables.recipe_table(ctx), code_cols=(0,)),
+                _figure(ctx, "figures/model_recipe.png")]
     out.append(_figure(ctx, "figures/model_receptive_field.png"))
     out.append(_figure(ctx, "figures/model_complexity.png"))
     out += ["</section>", "</main>", "</body>", "</html>"]

@@ -78,3 +78,35 @@ def commands_table(ctx: Context) -> Table:
     header = ["record", "command"]
     rows = [[r.path, r.command or "—"] for e in ctx.model["expected"] for r in e["records"]]
     return header, rows
+
+
+def _setting(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def recipe_table(ctx: Context) -> Table:
+    header = ["record", "differs from the recipe", "seed", "pretraining epochs", "wall time (budget)", "dev accuracy",
+              "provenance"]
+    rows = []
+    for row in ctx.model["recipe"]["rows"]:
+        r = row["record"]
+        diff = ", ".join(f"{k} = {_setting(v)}" for k, v in row["diff"].items()) or "— (the recipe as defined)"
+        budget = f" ({duration(row['budget'])}{'' if row['within'] else ', OVER'})" if row["budget"] else ""
+        rows.append([r.path, diff, "—" if r.seed is None else str(r.seed), str(row["epochs"] or "—"),
+                     duration(r.wall_seconds) + budget, row["count"].text(), provenance(r)])
+    return header, rows
+
+
+def recipe_summary(ctx: Context) -> str:
+    recipe = ctx.model["recipe"]
+    s = recipe["summary"]
+    settings = ", ".join(f"{k} = {_setting(v)}" for k, v in recipe["reference"].items())
+    if s is None:
+        return "No record of the recipe as defined yet; the rows below are candidates."
+    accs = ", ".join(f"{100 * a:.1f}%" for a in s["accuracies"])
+    seeds = ", ".join(str(x) for x in s["seeds"])
+    goal = "meets" if s["meets_target"] and s["all_within"] else "does not yet meet"
+    return (f"`python -m models recipe cpu-60` ({settings}): seeds {seeds} give {accs} on the dev set "
+            f"(mean {100 * s['mean']:.1f}%, spread {100 * s['spread'][0]:.1f}–{100 * s['spread'][1]:.1f}%), in "
+            + ", ".join(duration(w) for w in s["walls"]) + f" of wall time each. The recipe {goal} the goal of 20% "
+            "within 60 minutes on 2 CPU cores for every seed.")

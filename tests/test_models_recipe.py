@@ -1,0 +1,100 @@
+"""`python -m models recipe`: the mixed pretraining set, the once-decaying schedule, settings, and
+a whole (smoke-sized) recipe run with its record."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from models import data as D
+from models.cli import main
+from models.fileio import UserError
+from models.recipe import RECIPES, Recipe, parse_settings
+from models.train import lr_multiplier, step_lr
+
+
+@pytest.fixture(scope="module")
+def mixed(data_dir, vocab):
+    lines = D.read_wiki(data_dir / D.WIKI)[:30]
+    rows = D.read_tsv(data_dir / D.TRAIN_TSV, vocab, answers=True)[:7]
+    return D.MixedDataset(D.PretrainDataset(lines, vocab, seed=3), D.FinetuneDataset(rows, vocab), copies=2), rows
+
+
+def test_mixed_set_holds_every_line_then_the_questions_copies_times(mixed, vocab):
+    ds, rows = mixed
+    assert len(ds) == 30 + 2 * 7
+    for i in (30, 37, 43):  # the first question, its second copy, the last one
+        x, y = ds.strings(i, epoch=5)
+        row = rows[(i - 30) % 7]
+        assert x.startswith(row.question + D.MASK_CHAR + row.answer + D.MASK_CHAR)
+        assert y.strip(D.PAD_CHAR) == row.answer + D.MASK_CHAR  # only the answer is trained on
+    x, _ = ds.strings(0, epoch=5)
+    assert x.count(D.MASK_CHAR) == 2 and "?" not in x[:20]  # a span-corrupted line
+
+
+def test_mixed_batch_equals_the_stacked_examples(mixed):
+    ds, _ = mixed
+    order = D.epoch_order(len(ds), seed=3, epoch=2)[:17]
+    x, y = ds.batch(order, 2)
+    xs, ys = zip(*(ds.get(i, 2) for i in order))
+    assert torch.equal(x, torch.stack(xs)) and torch.equal(y, torch.stack(ys))
+
+
+def test_once_schedule_warms_up_then_decays_to_the_floor_at_the_last_step():
+    r = Recipe(pretrain_epochs=3, pretrain_batch=10, warmup=0.1)
+    cfg = r.train_config("pretrain", n_examples=25, seed=0)
+    steps = [10, 10, 5] * 3  # the last batch of each epoch is smaller
+    tokens, lrs = 0, []
+    for b in steps:
+        lrs.append(step_lr(tokens, cfg))
+        tokens += b * 127
+    assert tokens == cfg.final_tokens
+    peak = lrs.index(max(lrs))
+    assert 0 < peak <= 2 and max(lrs) <= cfg.lr
+    assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # one decay, never climbing back
+    assert lr_multiplier(tokens, cfg.warmup_tokens, cfg.final_tokens) == pytest.approx(0.1)
+    course = Recipe(schedule="course").train_config("pretrain", 25, 0)
+    assert (course.warmup_tokens, course.final_tokens) == (512 * 20, 200 * 2937 * 128)
+
+
+def test_settings_are_parsed_by_type_and_checked():
+    r = parse_settings(RECIPES["cpu-60"], ["n_embd=192", "pretrain-lr=1e-3", "schedule=course"])
+    assert (r.n_embd, r.pretrain_lr, r.schedule) == (192, 1e-3, "course")
+    for bad in (["colour=red"], ["n_embd=wide"], ["schedule=twice"], ["n_embd"],
+                ["finetune_epochs=0", "mix_questions=0"]):
+        with pytest.raises(UserError):
+            parse_settings(RECIPES["cpu-60"], bad)
+
+
+def test_smoke_recipe_trains_evaluates_and_records_its_time(tmp_path, data_dir, capsys):
+    results = tmp_path / "results"
+    argv = ["recipe", "cpu-60", "--smoke", "--no-progress", "--results-dir", str(results), "--work",
+            str(tmp_path / "work"), "--set", "eval_every=1", "--seed", "2"]
+    assert main(argv) == 0
+    rec = json.loads((results / "recipe-cpu-60-smoke-seed2.json").read_text())
+    assert rec["recipe"] == "cpu-recipe" and rec["faithful"] is False and rec["seed"] == 2
+    assert rec["dev_total"] == 20 and 0 <= rec["dev_correct"] <= 20
+    assert rec["within_budget"] == (rec["wall_seconds"] <= rec["budget_seconds"])
+    assert sum(rec["stage_seconds"].values()) <= rec["wall_seconds"] + 1e-3
+    assert [p["epoch"] for p in rec["curve"] if p["stage"] == "pretrain"] == [1, 2]
+    assert rec["curve"][-1]["dev_correct"] == rec["dev_correct"]
+    seconds = [p["seconds"] for p in rec["curve"]]
+    assert seconds == sorted(seconds) and seconds[-1] == pytest.approx(rec["wall_seconds"], abs=1e-3)
+    preds = (tmp_path / "work" / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    assert len(preds) == 20
+    assert rec["steps"] == 2 * 6 + 3  # 2 epochs of 96 mixed examples in 16s, 1 of 48 questions
+    # the same seed gives the same training: the same predictions
+    assert main(argv[:-1] + ["2"]) == 0
+    assert (tmp_path / "work" / "predictions.txt").read_text(encoding="utf-8").splitlines() == preds
+
+
+def test_recipe_user_mistakes_are_one_line(tmp_path, capsys):
+    assert main(["recipe", "cpu-60", "--set", "colour=red"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "colour" in err
+    assert main(["recipe", "cpu-60", "--smoke", "--results-dir", "report/results"]) == 2
+    assert "smoke records never go to report/results" in capsys.readouterr().err
+    assert main(["recipe", "cpu-60", "--dry-run", "--set", "n_embd=64"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["changed"] == {"n_embd": 64} and shown["settings"]["n_layer"] == RECIPES["cpu-60"].n_layer
