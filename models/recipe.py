@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -168,9 +167,8 @@ def run_recipe(args) -> int:
             correct, _ = evaluate(run.model)
             curve.append({"stage": "pretrain", "epoch": done, "step": run.step,
                           "seconds": round(time.perf_counter() - started, 3), "dev_correct": correct})
-            if progress:
-                print(f"\n[recipe] pretraining epoch {done}: {correct}/{len(answers)} on the dev set "
-                      f"after {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            print(("\n" if progress else "") + f"[recipe] pretraining epoch {done}: {correct}/{len(answers)} on the "
+                  f"dev set after {time.perf_counter() - started:.0f} s", flush=True)
 
     torch.manual_seed(seed)
     model = GPT(recipe.model_config(len(vocab)))

@@ -28,7 +28,7 @@ def test_mixed_set_holds_every_line_then_the_questions_copies_times(mixed, vocab
         x, y = ds.strings(i, epoch=5)
         row = rows[(i - 30) % 7]
         assert x.startswith(row.question + D.MASK_CHAR + row.answer + D.MASK_CHAR)
-        assert y.strip(D.PAD_CHAR) == row.answer + D.MASK_CHAR  # only the answer is trained on
+        assert y.strip(D.PAD_CHAR) == D.MASK_CHAR + row.answer + D.MASK_CHAR  # only the answer part is trained
     x, _ = ds.strings(0, epoch=5)
     assert x.count(D.MASK_CHAR) == 2 and "?" not in x[:20]  # a span-corrupted line
 
@@ -42,17 +42,19 @@ def test_mixed_batch_equals_the_stacked_examples(mixed):
 
 
 def test_once_schedule_warms_up_then_decays_to_the_floor_at_the_last_step():
-    r = Recipe(pretrain_epochs=3, pretrain_batch=10, warmup=0.1)
+    r = Recipe(pretrain_epochs=3, pretrain_batch=2, warmup=0.1)
     cfg = r.train_config("pretrain", n_examples=25, seed=0)
-    steps = [10, 10, 5] * 3  # the last batch of each epoch is smaller
+    steps = ([2] * 12 + [1]) * 3  # the last batch of each epoch is smaller
     tokens, lrs = 0, []
     for b in steps:
         lrs.append(step_lr(tokens, cfg))
         tokens += b * 127
     assert tokens == cfg.final_tokens
-    peak = lrs.index(max(lrs))
-    assert 0 < peak <= 2 and max(lrs) <= cfg.lr
-    assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # one decay, never climbing back
+    assert lrs[0] == cfg.lr  # step_lr's first step runs at the base rate, as the course's trainer does
+    later = lrs[1:]
+    peak = later.index(max(later))
+    assert later[0] < max(later) <= cfg.lr and 2 <= peak <= 4  # warm-up over 10% of 39 steps ...
+    assert all(a >= b for a, b in zip(later[peak:], later[peak + 1:]))  # ... then one decay, never climbing back
     assert lr_multiplier(tokens, cfg.warmup_tokens, cfg.final_tokens) == pytest.approx(0.1)
     course = Recipe(schedule="course").train_config("pretrain", 25, 0)
     assert (course.warmup_tokens, course.final_tokens) == (512 * 20, 200 * 2937 * 128)

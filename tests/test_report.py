@@ -296,3 +296,33 @@ def test_bad_record_is_a_one_line_error(tmp_path, capsys):
 def test_committed_report_exists():
     """The generated files are committed so the results can be read without running anything."""
     assert (REPORT_DIR / "REPORT.md").is_file() and (REPORT_DIR / "index.html").is_file()
+
+
+def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
+    from dataclasses import asdict
+
+    from models.recipe import RECIPES
+
+    defined = asdict(RECIPES["cpu-60"])
+    curve = [{"stage": "pretrain", "epoch": 5, "seconds": 100.0, "dev_correct": 20},
+             {"stage": "final", "epoch": 5, "seconds": 200.0, "dev_correct": 110}]
+
+    def recipe_record(name, correct, seed, wall, **changes):
+        return record(name, "vanilla", "cpu-recipe", correct, faithful=False, seed=seed, wall_seconds=wall,
+                      settings={**defined, **changes}, budget_seconds=3600.0, within_budget=wall <= 3600,
+                      curve=curve)
+
+    res = write_records(tmp_path / "results", record("london", "none", "london", 25),
+                        recipe_record("r-seed0", 110, 0, 3000.0), recipe_record("r-seed1", 95, 1, 3100.0),
+                        recipe_record("r-nomix", 40, 0, 2900.0, mix_questions=0))
+    out = tmp_path / "out"
+    assert main(["--quick", "--out", str(out), "--results", str(res)]) == 0
+    md = (out / "REPORT.md").read_text(encoding="utf-8")
+    assert "seeds 0, 1 give 22.0%, 19.0% on the dev set (mean 20.5%, spread 19.0–22.0%)" in md
+    assert "does not yet meet the goal" in md  # seed 1 is below 20%
+    assert re.search(r"\| r-seed0\.json \| — \(the recipe as defined\) \| 0 \|", md)
+    assert re.search(r"\| r-nomix\.json \| mix_questions = 0 \| 0 \|[^\n]*8\.0%", md)
+    assert "Other recorded runs" not in md  # recipe records have their own table
+    assert (out / "figures" / "model_recipe.png").is_file()
+    built_md = (built[0] / "REPORT.md").read_text(encoding="utf-8")
+    assert "CPU recipe (python -m models recipe cpu-60): no record yet" in built_md
