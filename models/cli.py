@@ -16,9 +16,10 @@ import torch
 from . import data as D
 from .checkpoint import describe, load_model
 from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed
-from .evaluate import accuracy, correct_line, predict
+from .evaluate import accuracy, bio_completion, bio_completion_line, correct_line, predict
 from .fileio import UserError, atomic_write_text
 from .model import VARIANTS, WIRINGS, GPT, GPTConfig
+from .results import RECIPES as RECORD_RECIPES
 from .results import RESULTS_DIR, check_name, command_line, cpu_name, git_commit, write_record
 from .train import RECIPES, Run, TrainConfig, device_name, pick_device
 
@@ -434,11 +435,16 @@ def cmd_evaluate(args) -> int:
         return 0
     correct, total = accuracy(preds, [r.answer for r in rows])
     print(correct_line(correct, total))
+    probe = None
+    if args.bio_completion:
+        probe = bio_completion(model, vocab, D.read_wiki(ddir / D.WIKI), rows, device=device)
+        print(bio_completion_line(probe))
     if args.no_record:
         return 0
     ckpt = Path(args.checkpoint)
     default_name = (ckpt.parent.name if ckpt.stem == "model" else ckpt.stem) + "-eval"
     recipe = args.recipe or {"pretrain": "pretrain-only"}.get(info.get("recipe"), info.get("recipe")) or "unknown"
+    recipe = recipe if recipe in RECORD_RECIPES and recipe != "cpu-recipe" else "unknown"  # a recipe's own record is its run's
     faithful = bool(info.get("faithful")) and args.dtype == "fp32" and _is_default_file(eval_path, ddir, D.DEV_TSV)
     path = write_record(
         _record_name(name, default_name, faithful), variant=model.config.variant, recipe=recipe, faithful=faithful,
@@ -446,7 +452,8 @@ def cmd_evaluate(args) -> int:
         wall_seconds=eval_seconds, steps=info.get("steps", 0) or 0, dev_correct=correct, dev_total=total,
         results_dir=args.results_dir, config=model.config.to_dict(), checkpoint=_display(ckpt),
         checkpoint_format=info.get("format"), eval_file=_display(eval_path), predictions=_display(args.outputs),
-        dtype=args.dtype, pretrained=info.get("pretrained"), decoding="batched greedy, key/value cache (models/decode.py)")
+        dtype=args.dtype, pretrained=info.get("pretrained"), decoding="batched greedy, key/value cache (models/decode.py)",
+        **({"bio_completion": probe} if probe else {}))
     print(f"record: {path}")
     return 0
 
@@ -664,6 +671,9 @@ def build_parser() -> Parser:
                    help="recipe for the record when the checkpoint does not say (course format)")
     p.add_argument("--no-record", action="store_true", help="write no result record")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--bio-completion", action="store_true",
+                   help="also probe memory: complete each person's wiki.txt line up to the answer (models.evaluate."
+                        "bio_completion); memorised but not answered shows as a high probe and a low accuracy")
     record_options(p)
 
     p = add("london", "the London baseline: predict London for every question", cmd_london)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import torch
@@ -71,6 +72,43 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
         bar.update(len(chunk))
     bar.close()
     return preds
+
+
+QUESTION = re.compile(r"^Where was (?P<name>.+) born\?$")
+
+
+@torch.no_grad()
+def bio_completion(model: GPT, vocab: Vocab, lines: list[str], rows, *, device: torch.device | str = "cpu",
+                   window: int = 112) -> dict:
+    """Does the model know the birthplace where it learned it? For each question about a person
+    whose wiki.txt line starts with the person's name and shows the answer within its first
+    `window` characters (all that a pretraining example shows), feed the line up to the answer
+    and decode greedily: correct when the continuation starts with the answer. Beside the dev
+    accuracy this separates memorising (this probe) from answering the question (the accuracy).
+    Evaluation only: the answers are never trained on."""
+    prompts, answers = [], []
+    for r in rows:
+        m = QUESTION.match(r.question)
+        name = m and m["name"]
+        line = name and next((l for l in lines if l.startswith(name) and not l[len(name):len(name) + 1].isalnum()),
+                             None)
+        at = line[:window].find(r.answer) if line else -1
+        if at > 0:
+            prompts.append(vocab.encode(line[:at]))
+            answers.append(r.answer)
+    correct = 0
+    if prompts:
+        device = torch.device(device)
+        model.eval().to(device)
+        steps = max(len(a) for a in answers)
+        generated = greedy_cached(model, prompts, steps, device, stop=-1)
+        correct = sum(vocab.decode(g[:len(a)]) == a for g, a in zip(generated, answers))
+    return {"correct": correct, "probed": len(prompts), "questions": len(rows), "window": window}
+
+
+def bio_completion_line(probe: dict) -> str:
+    return (f"bio completion: {probe['correct']} of {probe['probed']} probed ({probe['questions']} questions; the "
+            f"answer within the first {probe['window']} characters of the person's line)")
 
 
 def accuracy(predictions: list[str], answers: list[str]) -> tuple[int, int]:

@@ -263,6 +263,25 @@ class Prefetcher:
 # ---------------------------------------------------------------------------- one training step
 
 
+def shift_positions(positions: torch.Tensor, max_shift: int, block_size: int, seed) -> torch.Tensor:
+    """Packed positions with each example moved to start at a random position 0..max_shift (as
+    far as the block allows: its last token stays below block_size). An example starts where its
+    position is 0; every token of an example moves by the same amount, so masks stay as they
+    are. The shifts depend on `seed` alone (e.g. (run seed, step))."""
+    rows, width = positions.shape
+    starts = positions == 0
+    segment = starts.long().cumsum(1) - 1 + torch.arange(rows, device=positions.device)[:, None] * width
+    flat = segment.flatten()
+    length = torch.zeros(rows * width, dtype=torch.long, device=positions.device)
+    length.scatter_add_(0, flat, torch.ones_like(flat))
+    room = (block_size - length[flat]).clamp(min=0).clamp(max=max_shift)
+    run_seed, step = seed if isinstance(seed, tuple) else (seed, 0)
+    g = torch.Generator().manual_seed(int(run_seed) * 1_000_003 + int(step))
+    u = torch.rand(rows * width, generator=g).to(positions.device)[flat]
+    shift = torch.floor(u * (room + 1)).long().clamp(max=room)
+    return positions + shift.view(rows, width)
+
+
 class Stepper:
     """One optimizer step of the course's training, computed as `speed` says.
 
@@ -296,6 +315,12 @@ class Stepper:
         model, opt = self.model, self.optimizer
         for group in opt.param_groups:
             group["lr"] = lr
+        shift = getattr(self.cfg, "position_shift", 0)
+        if shift:  # a recipe option (models.recipe), never MODEL.md's
+            if not isinstance(batch, Packed) or self.model.config.variant != "vanilla":
+                raise ValueError("position_shift needs packed rows and the vanilla model")
+            batch = replace(batch, positions=shift_positions(batch.positions, shift, self.model.config.block_size,
+                                                             step_seed))
         source = DropoutSource(step_seed) if self.speed.fast_dropout else None
         with autocast(self.device, self.speed.dtype), dropout_source(source):
             if isinstance(batch, Packed):

@@ -13,6 +13,10 @@ Levers, each a setting (MODEL.md's value in brackets):
   schedule        once: warm-up, one cosine decay to 0.1x over the run [course: cyclic, 200 epochs]
   mix_questions   copies of the training questions mixed into every pretraining epoch [0]
                   (see models.data.MixedDataset)
+  position_shift  each pretraining example starts at a random position 0..shift [0]: learned
+                  absolute positions tie what is memorised to where it was seen (a dev person's
+                  line moved by 10 characters is completed half as often), and a question puts
+                  the name at position 10, a biography at 0
   finetune_*      a short finetune after pretraining [10 epochs, batch 256, lr 6e-4]
 """
 
@@ -28,7 +32,7 @@ import torch
 
 from . import data as D
 from .checkpoint import describe
-from .evaluate import accuracy, correct_line, predict
+from .evaluate import accuracy, bio_completion, bio_completion_line, correct_line, predict
 from .fileio import UserError, atomic_write_text
 from .model import GPT, GPTConfig
 from .results import RESULTS_DIR, check_name, command_line, write_record
@@ -55,6 +59,7 @@ class Recipe:
     finetune_epochs: int = 2  # 0: evaluate the pretrained model as it is (needs mix_questions)
     finetune_batch: int = 64
     finetune_lr: float = 3e-4
+    position_shift: int = 64  # pretraining examples start at a random position up to this (vanilla only)
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
@@ -67,6 +72,10 @@ class Recipe:
             raise ValueError(f"decay must be linear or all-but-bias, not {self.decay!r}")
         if not 0 <= self.warmup < 1:
             raise ValueError("warmup must be in [0, 1)")
+        if self.position_shift and self.variant != "vanilla":
+            raise ValueError("position_shift works on the vanilla model only")
+        if not 0 <= self.position_shift < D.BLOCK_SIZE:
+            raise ValueError(f"position_shift must be in 0..{D.BLOCK_SIZE - 1}")
         if self.finetune_epochs == 0 and self.mix_questions == 0:
             raise ValueError("with finetune_epochs 0 the questions must be mixed in (mix_questions >= 1)")
         for name in ("pretrain_epochs", "pretrain_batch", "finetune_batch", "n_layer", "n_head", "n_embd"):
@@ -90,7 +99,8 @@ class Recipe:
         else:
             final, warmup = FINAL_TOKENS, WARMUP_TOKENS
         return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, weight_decay=self.weight_decay, seed=seed,
-                           warmup_tokens=warmup, final_tokens=final, decay=self.decay)
+                           warmup_tokens=warmup, final_tokens=final, decay=self.decay,
+                           position_shift=self.position_shift if stage == "pretrain" else 0)
 
 
 RECIPES = {
@@ -175,7 +185,7 @@ def run_recipe(args) -> int:
     pretrain_set = D.PretrainDataset(lines, vocab, seed=seed)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
-    info = {"command": "recipe", "recipe": f"recipe {args.recipe}", "seed": seed, "limit": None,
+    info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": args.recipe, "seed": seed, "limit": None,
             "faithful": False, "faithful_config": False, "settings": asdict(recipe)}
     print(f"[recipe] {name}: {describe(model.config)}, {sum(p.numel() for p in model.parameters()):,} parameters; "
           f"pretraining {recipe.pretrain_epochs} epochs of {len(mixed)} examples", flush=True)
@@ -195,13 +205,15 @@ def run_recipe(args) -> int:
     t0 = time.perf_counter()
     correct, preds = evaluate(final_model)
     stage_seconds["evaluate"] = round(time.perf_counter() - t0, 3)
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - started  # the budget ends with the dev predictions; the probe is extra
+    print(correct_line(correct, len(answers)))
+    probe = bio_completion(final_model, vocab, lines, dev_rows, device=device)
+    print(bio_completion_line(probe))
     curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
                   "dev_correct": correct})
     work.mkdir(parents=True, exist_ok=True)
     predictions = work / "predictions.txt"
     atomic_write_text(predictions, "".join(p.replace("\n", "\\n") + "\n" for p in preds))
-    print(correct_line(correct, len(answers)))
     threads = torch.get_num_threads()
     path = write_record(
         name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
@@ -210,7 +222,7 @@ def run_recipe(args) -> int:
         changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=sum(p.numel() for p in final_model.parameters()),
-        smoke=args.smoke, predictions=str(predictions), run_dir=str(work))
+        smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe)
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")

@@ -51,6 +51,7 @@ class TrainConfig:
     save_every: int = 0  # steps between checkpoints; 0: at the end of every epoch
     decay: str = "linear"  # which weights decay: "linear" (MODEL.md) or "all-but-bias" (the course's trainer.py)
     shuffle: bool = True  # a new example order every epoch; False: the file's order (the course's trainer.py)
+    position_shift: int = 0  # each example starts at a random position up to this (models.recipe); 0: MODEL.md
 
 
 def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int) -> float:

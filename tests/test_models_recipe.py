@@ -100,3 +100,64 @@ def test_recipe_user_mistakes_are_one_line(tmp_path, capsys):
     assert main(["recipe", "cpu-60", "--dry-run", "--set", "n_embd=64"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["changed"] == {"n_embd": 64} and shown["settings"]["n_layer"] == RECIPES["cpu-60"].n_layer
+
+
+def test_bio_completion_probes_each_persons_own_line_up_to_the_answer(vocab, monkeypatch):
+    from models import evaluate as E
+
+    lines = ["Ann Lee (born 1950 in Paris) is a painter.", "Ann Leeds was born in Rome.",
+             "Bo Ek " + "x" * 120 + " born in Oslo."]
+    rows = [D.QA("Where was Ann Lee born?", "Paris", 1), D.QA("Where was Ann Leeds born?", "Rome", 2),
+            D.QA("Where was Bo Ek born?", "Oslo", 3),  # the answer lies past the window: not probed
+            D.QA("Where was Cy Do born?", "Lima", 4),  # no line
+            D.QA("Who was Ann Lee?", "Paris", 5)]  # not a birthplace question
+    seen = []
+
+    def oracle(model, prompts, steps, device, stop):
+        seen.extend(vocab.decode(p) for p in prompts)
+        truth = {vocab.decode(p): a for p, a in zip(prompts, ["Paris", "Rome"])}
+        return [vocab.encode(truth[vocab.decode(p)] + "xyz")[:steps] for p in prompts]
+
+    monkeypatch.setattr(E, "greedy_cached", oracle)
+    model = torch.nn.Module()
+    probe = E.bio_completion(model, vocab, lines, rows)
+    assert seen == ["Ann Lee (born 1950 in ", "Ann Leeds was born in "]  # each person's own line, cut before the answer
+    assert probe == {"correct": 2, "probed": 2, "questions": 5, "window": 112}
+    monkeypatch.setattr(E, "greedy_cached", lambda model, prompts, steps, device, stop: [vocab.encode("Pari")] * 2)
+    assert E.bio_completion(model, vocab, lines, rows)["correct"] == 0  # a prefix of the answer is not the answer
+
+
+def test_shifted_positions_move_each_example_whole_and_stay_in_the_block():
+    from models.fast import shift_positions
+
+    lengths = [[5, 120, 2], [127], [60, 60]]  # examples of each packed row, filler after
+    width = 127
+    pos = torch.zeros((len(lengths), width), dtype=torch.long)
+    for r, row in enumerate(lengths):
+        off = 0
+        for n in row:
+            pos[r, off:off + n] = torch.arange(n)
+            off += n
+    seen = set()
+    for step in range(30):
+        out = shift_positions(pos, 64, 128, (0, step))
+        assert torch.equal(out, shift_positions(pos, 64, 128, (0, step)))  # a function of the seed
+        for r, row in enumerate(lengths):
+            off = 0
+            for n in row:
+                got = out[r, off:off + n]
+                start = int(got[0])
+                assert torch.equal(got, torch.arange(start, start + n))  # the whole example moves together
+                assert 0 <= start <= min(64, 128 - n) and int(got[-1]) < 128
+                seen.add((r, off, start))
+                off += n
+    assert len({s for r, o, s in seen if (r, o) == (0, 0)}) > 10  # short examples really move
+    assert {s for r, o, s in seen if (r, o) == (1, 0)} == {0, 1}  # a full-length one barely can
+
+
+def test_position_shift_trains_only_the_vanilla_recipe():
+    with pytest.raises(UserError):
+        parse_settings(RECIPES["cpu-60"], ["variant=perceiver", "position_shift=8"])
+    r = parse_settings(RECIPES["cpu-60"], ["position_shift=64"])
+    assert r.train_config("pretrain", 10, 0).position_shift == 64
+    assert r.train_config("finetune", 10, 0).position_shift == 0
