@@ -13,10 +13,9 @@ Levers, each a setting (MODEL.md's value in brackets):
   schedule        once: warm-up, one cosine decay to 0.1x over the run [course: cyclic, 200 epochs]
   mix_questions   copies of the training questions mixed into every pretraining epoch [0]
                   (see models.data.MixedDataset)
-  position_shift  each pretraining example starts at a random position 0..shift [0]: learned
-                  absolute positions tie what is memorised to where it was seen (a dev person's
-                  line moved by 10 characters is completed half as often), and a question puts
-                  the name at position 10, a biography at 0
+  position_shift  each pretraining example starts at a random position 0..shift [0]; tried at
+                  64 because a dev person's line moved by 10 characters is completed half as
+                  often, but it lowered both the probe and the accuracy (report: recipe table)
   finetune_*      a short finetune after pretraining [10 epochs, batch 256, lr 6e-4]
 """
 
@@ -59,7 +58,7 @@ class Recipe:
     finetune_epochs: int = 2  # 0: evaluate the pretrained model as it is (needs mix_questions)
     finetune_batch: int = 64
     finetune_lr: float = 3e-4
-    position_shift: int = 64  # pretraining examples start at a random position up to this (vanilla only)
+    position_shift: int = 0  # pretraining examples start at a random position up to this (vanilla only)
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none

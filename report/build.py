@@ -505,15 +505,16 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
 
     reference = asdict(RECIPES["cpu-60"])  # the recipe as defined now; records hold the settings they ran
 
-    def diff(r) -> dict:
+    def diff(r) -> dict:  # a setting a record lacks did not exist when it ran (it was MODEL.md's behaviour)
         settings = r.extra.get("settings", {})
-        return {k: settings.get(k) for k in reference if settings.get(k) != reference[k]}
+        return {k: settings[k] for k in reference if k in settings and settings[k] != reference[k]}
 
     finals = sorted((r for r in recipes if not diff(r)), key=lambda r: (r.seed is None, r.seed))
     rows = []
     for r in sorted(recipes, key=lambda r: (bool(diff(r)), -r.accuracy, r.name)):
         settings = r.extra.get("settings", {})
         rows.append({"record": r, "diff": diff(r), "epochs": settings.get("pretrain_epochs"),
+                     "bio": r.extra.get("bio_completion"),
                      "budget": r.extra.get("budget_seconds"), "within": r.extra.get("within_budget"),
                      "count": Count(r.dev_correct, r.dev_total)})
     summary = None

@@ -137,7 +137,7 @@ def recipe_curves(curves, target: float, budget: float | None) -> bytes:
         ax.axhline(target, color="tab:red", ls="--", lw=1, label=f"goal: {100 * target:.0f}%")
         if budget:
             ax.axvline(budget / 60, color="tab:gray", ls="--", lw=1, label=f"budget: {budget / 60:.0f} min")
-        ax.yaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
+        ax.yaxis.set_major_formatter(lambda x, _: f"{100 * x:g}%")
         ax.set(xlabel="wall time since the command started (minutes)", ylabel="dev accuracy (500 questions)")
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)

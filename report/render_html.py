@@ -206,7 +206,7 @@ def render_html(ctx: Context) -> str:
     if ctx.model["recipe"]:
         out += ["<h3>A recipe for 2 CPU cores and 60 minutes</h3>", f"<p>{_inline(tables.recipe_summary(ctx))}</p>",
                 "<p>Candidates and seeds, each a record of <code>python -m models recipe</code> (not faithful to "
-                "MODEL.md):</p>", _table(tables.recipe_table(ctx), code_cols=(0,)),
+                f"MODEL.md). {_inline(tables.BIO_EXPLAINED)}</p>", _table(tables.recipe_table(ctx), code_cols=(0,)),
                 _figure(ctx, "figures/model_recipe.png")]
     out.append(_figure(ctx, "figures/model_receptive_field.png"))
     out.append(_figure(ctx, "figures/model_complexity.png"))

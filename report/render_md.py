@@ -85,7 +85,8 @@ def render_markdown(ctx: Context) -> str:
                 "`report/results/metrics/`."] + [f"- {n}" for n in ctx.model["log_notes"]] + [""]
     if ctx.model["recipe"]:
         out += ["### A recipe for 2 CPU cores and 60 minutes", "", tables.recipe_summary(ctx), "",
-                "Candidates and seeds, each a record of `python -m models recipe` (not faithful to MODEL.md):", ""]
+                "Candidates and seeds, each a record of `python -m models recipe` (not faithful to MODEL.md). "
+                + tables.BIO_EXPLAINED, ""]
         out += _table(tables.recipe_table(ctx))
         out += _figure(ctx, "figures/model_recipe.png")
     out += _figure(ctx, "figures/model_receptive_field.png")

@@ -86,15 +86,24 @@ def _setting(v) -> str:
 
 def recipe_table(ctx: Context) -> Table:
     header = ["record", "differs from the recipe", "seed", "pretraining epochs", "wall time (budget)", "dev accuracy",
-              "provenance"]
+              "bio completion", "provenance"]
     rows = []
     for row in ctx.model["recipe"]["rows"]:
         r = row["record"]
         diff = ", ".join(f"{k} = {_setting(v)}" for k, v in row["diff"].items()) or "— (the recipe as defined)"
         budget = f" ({duration(row['budget'])}{'' if row['within'] else ', OVER'})" if row["budget"] else ""
         rows.append([r.path, diff, "—" if r.seed is None else str(r.seed), str(row["epochs"] or "—"),
-                     duration(r.wall_seconds) + budget, row["count"].text(), provenance(r)])
+                     duration(r.wall_seconds) + budget, row["count"].text(), _bio(row["bio"]), provenance(r)])
     return header, rows
+
+
+BIO_EXPLAINED = 'Bio completion: of the dev people whose wiki.txt line shows the answer within its first 112 characters, how many lines the final model completes with the answer when fed the line up to it (`models.evaluate.bio_completion`): what was memorised, whether or not the question gets it out.'
+
+
+def _bio(probe) -> str:
+    if not isinstance(probe, dict) or not probe.get("probed"):
+        return "—"
+    return f"{probe['correct']}/{probe['probed']} = {100 * probe['correct'] / probe['probed']:.1f}%"
 
 
 def recipe_summary(ctx: Context) -> str:
@@ -106,7 +115,11 @@ def recipe_summary(ctx: Context) -> str:
     accs = ", ".join(f"{100 * a:.1f}%" for a in s["accuracies"])
     seeds = ", ".join(str(x) for x in s["seeds"])
     goal = "meets" if s["meets_target"] and s["all_within"] else "does not yet meet"
-    return (f"`python -m models recipe cpu-60` ({settings}): seeds {seeds} give {accs} on the dev set "
-            f"(mean {100 * s['mean']:.1f}%, spread {100 * s['spread'][0]:.1f}–{100 * s['spread'][1]:.1f}%), in "
-            + ", ".join(duration(w) for w in s["walls"]) + f" of wall time each. The recipe {goal} the goal of 20% "
-            "within 60 minutes on 2 CPU cores for every seed.")
+    if len(s["accuracies"]) == 1:
+        runs = f"seed {seeds} gives {accs} on the dev set, in {duration(s['walls'][0])} of wall time (one seed so far)"
+    else:
+        runs = (f"seeds {seeds} give {accs} on the dev set (mean {100 * s['mean']:.1f}%, spread "
+                f"{100 * s['spread'][0]:.1f}–{100 * s['spread'][1]:.1f}%), in "
+                + ", ".join(duration(w) for w in s["walls"]) + " of wall time")
+    return (f"`python -m models recipe cpu-60` ({settings}): {runs}. The recipe {goal} the goal of 20% within 60 "
+            "minutes on 2 CPU cores for every seed.")
