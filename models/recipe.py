@@ -141,7 +141,8 @@ def run_recipe(args) -> int:
         base = replace(base, **SMOKE)
     recipe = parse_settings(base, args.set or [])
     seed = args.seed
-    name = check_name(args.name or "recipe-" + args.recipe + ("-smoke" if args.smoke else "") + f"-seed{seed}")
+    custom = "-custom" if settings_changed(recipe, base) else ""  # never overwrite the recipe's own record
+    name = check_name(args.name or "recipe-" + args.recipe + ("-smoke" if args.smoke else "") + custom + f"-seed{seed}")
     if args.dry_run:
         print(json.dumps({"name": name, "seed": seed, "settings": asdict(recipe),
                           "changed": settings_changed(recipe, RECIPES[args.recipe])}, indent=2))
@@ -237,7 +238,8 @@ def add_parser(sub, add) -> None:
                    help="change a setting (repeatable), e.g. --set n_embd=256 --set mix_questions=0; "
                         "--dry-run lists them all")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of initialisation, data and dropout (default 0)")
-    p.add_argument("--name", help="record name (default recipe-<recipe>-seed<seed>)")
+    p.add_argument("--name", help="record name (default recipe-<recipe>-seed<seed>; with --set changes "
+                                  "recipe-<recipe>-custom-seed<seed>)")
     p.add_argument("--results-dir", help="folder for the record (default report/results; --smoke: runs/recipe-smoke)")
     p.add_argument("--work", help="run folder (default runs/recipe/<name>; its earlier runs are replaced)")
     p.add_argument("--device", default="cpu", help="cpu (default: the recipe is timed on the CPU), cuda, auto")

@@ -100,6 +100,9 @@ def test_recipe_user_mistakes_are_one_line(tmp_path, capsys):
     assert main(["recipe", "cpu-60", "--dry-run", "--set", "n_embd=64"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["changed"] == {"n_embd": 64} and shown["settings"]["n_layer"] == RECIPES["cpu-60"].n_layer
+    assert shown["name"] == "recipe-cpu-60-custom-seed0"  # a candidate never takes the recipe's own record name
+    assert main(["recipe", "cpu-60", "--dry-run", "--seed", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "recipe-cpu-60-seed3"
 
 
 def test_bio_completion_probes_each_persons_own_line_up_to_the_answer(vocab, monkeypatch):
