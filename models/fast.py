@@ -315,7 +315,7 @@ class Stepper:
         model, opt = self.model, self.optimizer
         for group in opt.param_groups:
             group["lr"] = lr
-        shift = getattr(self.cfg, "position_shift", 0)
+        shift = self.cfg.position_shift
         if shift:  # a recipe option (models.recipe), never MODEL.md's
             if not isinstance(batch, Packed) or self.model.config.variant != "vanilla":
                 raise ValueError("position_shift needs packed rows and the vanilla model")

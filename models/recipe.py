@@ -32,7 +32,7 @@ import torch
 from . import data as D
 from .checkpoint import describe
 from .evaluate import accuracy, bio_completion, bio_completion_line, correct_line, predict
-from .fileio import UserError, atomic_write_text
+from .fileio import UserError
 from .model import GPT, GPTConfig
 from .results import RESULTS_DIR, check_name, command_line, write_record
 from .train import FINAL_TOKENS, WARMUP_TOKENS, Run, TrainConfig, device_name, pick_device
@@ -135,6 +135,7 @@ def settings_changed(recipe: Recipe, base: Recipe) -> dict:
 
 
 def run_recipe(args) -> int:
+    from .cli import _write_lines
     started = time.perf_counter()
     base = RECIPES[args.recipe]
     if args.smoke:
@@ -167,7 +168,7 @@ def run_recipe(args) -> int:
     answers = [r.answer for r in dev_rows]
     curve: list[dict] = []
 
-    def evaluate(model) -> int:
+    def evaluate(model) -> tuple[int, list[str]]:
         preds = predict(model, vocab, questions, batch_size=512, device=device)
         return accuracy(preds, answers)[0], preds
 
@@ -182,12 +183,13 @@ def run_recipe(args) -> int:
 
     torch.manual_seed(seed)
     model = GPT(recipe.model_config(len(vocab)))
+    parameters = sum(p.numel() for p in model.parameters())
     pretrain_set = D.PretrainDataset(lines, vocab, seed=seed)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
     info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": args.recipe, "seed": seed, "limit": None,
             "faithful": False, "faithful_config": False, "settings": asdict(recipe)}
-    print(f"[recipe] {name}: {describe(model.config)}, {sum(p.numel() for p in model.parameters()):,} parameters; "
+    print(f"[recipe] {name}: {describe(model.config)}, {parameters:,} parameters; "
           f"pretraining {recipe.pretrain_epochs} epochs of {len(mixed)} examples", flush=True)
     pre = Run(work / "pretrain", model, vocab, recipe.train_config("pretrain", len(mixed), seed), dict(info))
     pre.cfg.save_every = 10 ** 9  # one checkpoint, at the end: a recipe is timed whole, not resumed
@@ -211,9 +213,8 @@ def run_recipe(args) -> int:
     print(bio_completion_line(probe))
     curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
                   "dev_correct": correct})
-    work.mkdir(parents=True, exist_ok=True)
     predictions = work / "predictions.txt"
-    atomic_write_text(predictions, "".join(p.replace("\n", "\\n") + "\n" for p in preds))
+    _write_lines(predictions, preds)
     threads = torch.get_num_threads()
     path = write_record(
         name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
@@ -221,7 +222,7 @@ def run_recipe(args) -> int:
         dev_total=len(answers), results_dir=results, recipe_name=args.recipe, settings=asdict(recipe),
         changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
-        config=final_model.config.to_dict(), parameters=sum(p.numel() for p in final_model.parameters()),
+        config=final_model.config.to_dict(), parameters=parameters,
         smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe)
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "

@@ -509,11 +509,12 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
         settings = r.extra.get("settings", {})
         return {k: settings[k] for k in reference if k in settings and settings[k] != reference[k]}
 
-    finals = sorted((r for r in recipes if not diff(r)), key=lambda r: (r.seed is None, r.seed))
+    diffs = {id(r): diff(r) for r in recipes}
+    finals = sorted((r for r in recipes if not diffs[id(r)]), key=lambda r: (r.seed is None, r.seed))
     rows = []
-    for r in sorted(recipes, key=lambda r: (bool(diff(r)), -r.accuracy, r.name)):
+    for r in sorted(recipes, key=lambda r: (bool(diffs[id(r)]), -r.accuracy, r.name)):
         settings = r.extra.get("settings", {})
-        rows.append({"record": r, "diff": diff(r), "epochs": settings.get("pretrain_epochs"),
+        rows.append({"record": r, "diff": diffs[id(r)], "epochs": settings.get("pretrain_epochs"),
                      "bio": r.extra.get("bio_completion"),
                      "budget": r.extra.get("budget_seconds"), "within": r.extra.get("within_budget"),
                      "count": Count(r.dev_correct, r.dev_total)})

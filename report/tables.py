@@ -97,7 +97,9 @@ def recipe_table(ctx: Context) -> Table:
     return header, rows
 
 
-BIO_EXPLAINED = 'Bio completion: of the dev people whose wiki.txt line shows the answer within its first 112 characters, how many lines the final model completes with the answer when fed the line up to it (`models.evaluate.bio_completion`): what was memorised, whether or not the question gets it out.'
+BIO_EXPLAINED = ("Bio completion: of the dev people whose wiki.txt line shows the answer within its first 112 "
+                 "characters, how many lines the final model completes with the answer when fed the line up to it "
+                 "(`models.evaluate.bio_completion`): what was memorised, whether or not the question gets it out.")
 
 
 def _bio(probe) -> str:
