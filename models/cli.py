@@ -1,10 +1,11 @@
 """`python -m models <command>`: examples, pretrain, finetune, evaluate, london, nearest-name,
-bench, pipeline, recipe, receptive-field. A user mistake prints one line `models: error: ...` and exits 2."""
+bench, pipeline, recipe, receptive-field, attention-entropy. A user mistake prints one line `models: error: ...` and exits 2."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -607,6 +608,38 @@ def cmd_receptive_field(args) -> int:
     return 0
 
 
+def cmd_attention_entropy(args) -> int:
+    from .attention_entropy import attention_stats, summary
+    ddir = D.data_dir(args.data_dir)
+    vocab = D.load_vocab(ddir)
+    labels = args.labels or [Path(c).parent.name for c in args.checkpoints]
+    if len(labels) != len(args.checkpoints):
+        raise UserError(f"--labels gives {len(labels)} names for {len(args.checkpoints)} checkpoints")
+    examples = D.PretrainDataset(D.read_wiki(ddir / D.WIKI), vocab, seed=args.seed)
+    order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(args.seed))[:args.examples]
+    x = torch.stack([examples.get(int(i), 0)[0] for i in order])
+    models = []
+    for path, label in zip(args.checkpoints, labels):
+        model, info = load_model(path, vocab, variant="vanilla")
+        stats = attention_stats(model, x)
+        layers = summary(stats)
+        keep = ("steps", "recipe", "train_config", "wall_seconds", "faithful", "command")
+        models.append({"label": label, "checkpoint": _display(Path(path)), "config": describe(model.config),
+                       "checkpoint_info": {k: info[k] for k in keep if k in info}, "layers": layers, "heads": stats})
+        print(f"{label} ({describe(model.config)}, {info.get('steps', '?')} steps)")
+        for row in layers:
+            print(f"  layer {row['layer']}: mean entropy {row['entropy']:.2f} nats, mean largest weight "
+                  f"{row['max_weight']:.2f}, largest |logit| {row['max_logit']:.0f}")
+    if not args.no_record:
+        record = {"name": "attention-entropy", "kind": "attention-entropy-analysis", "command": command_line(args.argv),
+                  "commit": git_commit(), "examples": len(x), "seed": args.seed,
+                  "uniform_entropy_at_64_keys": math.log(64), "models": models}
+        path = Path(args.results_dir or RESULTS_DIR / "analysis") / "attention-entropy.json"
+        atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        print(f"record: {path}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- parser
 
 
@@ -716,6 +749,17 @@ def build_parser() -> Parser:
     add_pipeline(sub, add)
     from .recipe import add_parser as add_recipe
     add_recipe(sub, add)
+
+    p = add("attention-entropy", "how sharp each head's attention is in trained vanilla checkpoints (entropy, "
+                                 "largest weight, largest logit), on pretraining examples", cmd_attention_entropy)
+    p.add_argument("checkpoints", nargs="+", help="vanilla checkpoints (either format)")
+    p.add_argument("--labels", type=lambda s: [v for v in s.split(",") if v],
+                   help="comma-separated names, one per checkpoint (default each checkpoint's folder name)")
+    p.add_argument("--examples", type=positive_int, default=256, help="pretraining examples measured (default 256)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the examples' draw (default 0)")
+    _threads_option(p)
+    p.add_argument("--no-record", action="store_true", help="write no record")
+    p.add_argument("--results-dir", type=Path, help="folder for the record (default report/results/analysis)")
 
     p = add("receptive-field", "perceiver: which inputs each output sees, from masks and by gradients",
             cmd_receptive_field)

@@ -42,11 +42,11 @@ def _merge(y):
 
 
 def _kv(attn, x):
-    return _heads(attn.key(x), attn.n_head), _heads(attn.value(x), attn.n_head)
+    return attn.keys(x), _heads(attn.value(x), attn.n_head)
 
 
 def _attend(attn, x_q, k, v, mask):
-    q = _heads(attn.query(x_q), attn.n_head)
+    q = attn.queries(x_q)
     if q.shape[0] != k.shape[0]:
         q = q.expand(k.shape[0], -1, -1, -1)
     return attn.proj(_merge(attention(q, k, v, mask)))
@@ -56,7 +56,7 @@ def _attend_rows(attn, x_q, k, v, last, group: int = 64):
     """One query per row (B, 1, C) over cached keys/values (B, H, S, D), row b seeing keys
     0..last[b]; rows in groups of `group`, each reading its cache only up to its own largest
     `last` (rows come sorted by length, so this skips most of the unwritten tail)."""
-    q = _heads(attn.query(x_q), attn.n_head)
+    q = attn.queries(x_q)
     out = []
     for a in range(0, q.shape[0], group):
         lst = last[a:a + group]

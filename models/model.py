@@ -34,6 +34,10 @@ class GPTConfig:
     variant: str = "vanilla"  # vanilla | perceiver
     bottleneck_dim: int = 64  # m, perceiver only (the course's commands use 64)
     perceiver_wiring: str = "default"  # default | ln-both (MODEL.md's alternative reading)
+    # Not MODEL.md (recipes only): LayerNorm on each head's queries and keys, which bounds the
+    # attention logits. Without it, a high learning rate grows them into the hundreds and the
+    # attention goes one-hot (entropy collapse; Wortsman et al. 2023, Dehghani et al. 2023).
+    qk_norm: bool = False
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -170,16 +174,28 @@ class CrossAttention(nn.Module):
         self.resid_drop = Dropout(config.dropout)
         self.n_head = config.n_head
         self.dropout = config.dropout
+        if config.qk_norm:
+            self.q_ln = nn.LayerNorm(d // config.n_head)
+            self.k_ln = nn.LayerNorm(d // config.n_head)
 
     def _heads(self, x):
         b, t, c = x.shape
         return x.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
 
+    def keys(self, x_kv):
+        """(B, H, T, D) keys of each head (the one place keys are made: decode.py uses it too)."""
+        k = self._heads(self.key(x_kv))
+        return self.k_ln(k) if hasattr(self, "k_ln") else k
+
+    def queries(self, x_q):
+        q = self._heads(self.query(x_q))
+        return self.q_ln(q) if hasattr(self, "q_ln") else q
+
     def forward(self, x_kv, x_q, mask):
         b = max(x_kv.shape[0], x_q.shape[0])  # the perceiver's basis C has batch 1
-        k = self._heads(self.key(x_kv)).expand(b, -1, -1, -1)
+        k = self.keys(x_kv).expand(b, -1, -1, -1)
         v = self._heads(self.value(x_kv)).expand(b, -1, -1, -1)
-        q = self._heads(self.query(x_q)).expand(b, -1, -1, -1)
+        q = self.queries(x_q).expand(b, -1, -1, -1)
         y = attention(q, k, v, mask, self.dropout, self.training)
         y = y.transpose(1, 2).reshape(b, x_q.shape[1], x_q.shape[2])
         return self.resid_drop(self.proj(y))

@@ -49,6 +49,7 @@ class Recipe:
     variant: str = "vanilla"
     bottleneck_dim: int = 64
     perceiver_wiring: str = "default"
+    qk_norm: bool = False  # LayerNorm on queries and keys (models.model.GPTConfig.qk_norm)
     pretrain_epochs: int = 105
     pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
@@ -87,7 +88,8 @@ class Recipe:
     def model_config(self, vocab_size: int) -> GPTConfig:
         return GPTConfig(vocab_size=vocab_size, block_size=D.BLOCK_SIZE, n_layer=self.n_layer, n_head=self.n_head,
                          n_embd=self.n_embd, dropout=self.dropout, variant=self.variant,
-                         bottleneck_dim=self.bottleneck_dim, perceiver_wiring=self.perceiver_wiring)
+                         bottleneck_dim=self.bottleneck_dim, perceiver_wiring=self.perceiver_wiring,
+                         qk_norm=self.qk_norm)
 
     def train_config(self, stage: str, n_examples: int, seed: int) -> TrainConfig:
         epochs, batch, lr = (self.pretrain_epochs, self.pretrain_batch, self.pretrain_lr) if stage == "pretrain" \

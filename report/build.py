@@ -482,8 +482,12 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
         f"costs {g(ratio_course)} of vanilla's; the ratio falls like 1/ℓ for fixed m (linear instead of quadratic "
         f"in ℓ); it equals 1 at m = ℓ for every L, so the bottleneck only pays while m < ℓ.",
         plots.complexity(numeric.complexity_ratio, course)))
+    entropy = load_analysis(opts.results_dir, "attention-entropy")
+    if entropy is not None and not isinstance(entropy.get("models"), list):
+        ctx.missing.append("attention entropy: report/results/analysis/attention-entropy.json has no models list")
+        entropy = None
     ctx.model = {"expected": expected, "others": others, "records": records, "rf_reading": rf_reading,
-                 "log_notes": log_notes, "analysis": analysis, "recipe": recipe}
+                 "log_notes": log_notes, "analysis": analysis, "recipe": recipe, "entropy": entropy}
 
 
 RECIPE_TARGET = 0.20  # the cpu-60 issue's goal: 20% of the dev set within the budget

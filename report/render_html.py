@@ -198,7 +198,10 @@ def render_html(ctx: Context) -> str:
         out.append(_figure(ctx, "figures/model_loss.png"))
         if ctx.figure("figures/model_pretrain_options.png"):
             out.append(_figure(ctx, "figures/model_pretrain_options.png"))
-    else:
+    if ctx.model["entropy"]:
+        out += ["<h3>Attention entropy of pretrained models</h3>", f"<p>{_inline(tables.attention_entropy_text(ctx))}</p>",
+                _table(tables.attention_entropy_table(ctx), code_cols=())]
+    if not ctx.figure("figures/model_loss.png"):
         out.append('<h3>Training loss</h3><p class="notyet">Not yet available: no metrics log is committed under '
                    "report/results/metrics/.</p>")
         if ctx.model["log_notes"]:

@@ -80,7 +80,10 @@ def render_markdown(ctx: Context) -> str:
     if ctx.figure("figures/model_loss.png"):
         out += _figure(ctx, "figures/model_loss.png")
         out += _figure(ctx, "figures/model_pretrain_options.png")
-    else:
+    if ctx.model["entropy"]:
+        out += ["### Attention entropy of pretrained models", "", tables.attention_entropy_text(ctx), ""]
+        out += _table(tables.attention_entropy_table(ctx))
+    if not ctx.figure("figures/model_loss.png"):
         out += ["### Training loss", "", "Not yet available: no metrics log is committed under "
                 "`report/results/metrics/`."] + [f"- {n}" for n in ctx.model["log_notes"]] + [""]
     if ctx.model["recipe"]:

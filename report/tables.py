@@ -97,6 +97,33 @@ def recipe_table(ctx: Context) -> Table:
     return header, rows
 
 
+def attention_entropy_table(ctx: Context) -> Table:
+    header = ["checkpoint", "layer", "mean entropy (nats)", "mean largest weight", "largest |logit|"]
+    rows = []
+    for m in ctx.model["entropy"]["models"]:
+        info = m.get("checkpoint_info", {})
+        name = f"{m['label']} ({m['config']}, {info['steps']} steps)" if "steps" in info else m["label"]
+        for i, layer in enumerate(m["layers"]):
+            rows.append([name if i == 0 else "", str(layer["layer"]), f"{layer['entropy']:.2f}",
+                         f"{layer['max_weight']:.2f}", f"{layer['max_logit']:.0f}"])
+    return header, rows
+
+
+def attention_entropy_text(ctx: Context) -> str:
+    e = ctx.model["entropy"]
+    lows = "; ".join(f"{m['label']}: {min(l['entropy'] for l in m['layers']):.2f} nats, largest |logit| "
+                     f"{max(l['max_logit'] for l in m['layers']):.0f}" for m in e["models"])
+    return ("How sharp the trained models' attention is (`python -m models attention-entropy`, "
+            f"`report/results/analysis/attention-entropy.json`, {e['examples']} pretraining examples): per layer, the "
+            "heads' mean entropy of the attention weights over real query positions (log of the number of visible keys "
+            "when uniform, 0 when one-hot), the mean largest weight, and the largest logit q·k/√d. Question 1's limit "
+            "of a growing query scale, where attention tends to copying one value, can be reached by training: logits "
+            "in the hundreds or thousands make every head attend one-hot (attention entropy collapse), and a model in "
+            "that state learns slowly. Lowest layer entropy and largest logit of each checkpoint: " + lows + ". "
+            "The checkpoints are not committed (runs/); the record carries every head's numbers and each "
+            "checkpoint's provenance.")
+
+
 BIO_EXPLAINED = ("Bio completion: of the dev people whose wiki.txt line shows the answer within its first 112 "
                  "characters, how many lines the final model completes with the answer when fed the line up to it "
                  "(`models.evaluate.bio_completion`): what was memorised, whether or not the question gets it out.")

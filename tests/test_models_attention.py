@@ -3,7 +3,8 @@
 - the core against the formulas of `derivations.numeric` (Question 1's keys and queries);
 - weights form a distribution for logits up to 1e4 in size;
 - causality through the whole model, both variants and both perceiver wirings;
-- the perceiver's receptive field: predicted from the masks, measured by gradients.
+- the perceiver's receptive field: predicted from the masks, measured by gradients;
+- the recipes' qk_norm option: logits bounded, weights unmoved as the query scale grows.
 """
 from __future__ import annotations
 
@@ -150,6 +151,40 @@ def tiny_model(variant: str, wiring: str = "default", m: int = 4, n_layer: int =
                          bottleneck_dim=m, perceiver_wiring=wiring)).eval()
 
 
+def layer_weights(layer: CrossAttention, x: torch.Tensor) -> torch.Tensor:
+    """Causal attention weights of every head of `layer` on x (B, T, C), and the logits."""
+    q, k = layer.queries(x), layer.keys(x)
+    logits = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    t = x.shape[1]
+    return weights_of(q / math.sqrt(q.shape[-1]), k, torch.ones(t, t, dtype=torch.bool).tril()), logits
+
+
+@FAST
+@given(st.integers(0, 2**31 - 1), st.floats(1.0, 1e4), st.integers(1, 4).map(lambda h: 2 ** h))
+def test_qk_norm_keeps_weights_as_the_query_scale_grows(seed, scale, n_head):
+    """Growing the query weights by `scale` is the limit of Question 1 (attention tends to
+    copying the best-matching value). With qk_norm the queries are layer-normalised, so the
+    weights do not move and every logit stays within sqrt(head_dim) (Cauchy-Schwarz on two
+    vectors of norm sqrt(head_dim)); without it, at scale 1e4 the weights are (nearly all) one-hot."""
+    torch.manual_seed(seed)
+    x = torch.randn(2, 12, 32, dtype=torch.float64)
+    for qk_norm in (True, False):
+        layer = CrossAttention(GPTConfig(n_embd=32, n_head=n_head, qk_norm=qk_norm)).double()
+        if qk_norm:  # LayerNorm's eps only guards a zero variance; without it the norm is exactly scale-free
+            layer.q_ln.eps = layer.k_ln.eps = 0.0
+        w, logits = layer_weights(layer, x)
+        factor = scale if qk_norm else 1e4  # without the norm: the far end of the limit
+        with torch.no_grad():
+            layer.query.weight.mul_(factor), layer.query.bias.mul_(factor)
+        w_scaled, logits_scaled = layer_weights(layer, x)
+        if qk_norm:
+            torch.testing.assert_close(w_scaled, w, atol=1e-9, rtol=0)
+            assert logits_scaled.abs().max().item() <= math.sqrt(32 // n_head) * (1 + 1e-9)
+        else:
+            # past the first row the weights go one-hot, but for near-ties between two keys
+            assert w_scaled[..., 1:, :].amax(-1).mean().item() > 0.98
+
+
 def test_parameter_counts_match_model_md():
     """MODEL.md: 3,323,392 (vanilla) and 3,339,776 (perceiver, m = 64)."""
     assert GPT(GPTConfig(variant="vanilla")).num_params() == 3_323_392
@@ -228,3 +263,33 @@ def test_receptive_field_gradient_check_detects_a_leak():
     leaky = model.body
     model.body = lambda x, masks_=None: leaky(x, masks)
     assert not torch.equal(dependence_from_masks(model, t), dependence_from_gradients(model, t))
+
+
+def test_attention_stats_measure_uniform_and_one_hot_heads():
+    """With queries zeroed every logit is 0, so each real row i spreads evenly over its i + 1
+    keys: entropy log(i + 1), largest weight 1/(i + 1), largest |logit| 0. Scaled up 1e4
+    times, random queries give (nearly) one-hot rows: entropy near 0, largest weight near 1."""
+    from models.attention_entropy import attention_stats
+    from models.data import PAD_ID
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, block_size=16, n_layer=2, n_head=2, n_embd=16, dropout=0.0)).eval()
+    x = torch.randint(2, 20, (3, 16))
+    x[0, 10:] = PAD_ID  # PAD queries are left out
+    rows = [i for b in range(3) for i in range(1, 16) if x[b, i] != PAD_ID]
+    with torch.no_grad():
+        for block in model.blocks:
+            block.attn.query.weight.zero_(), block.attn.query.bias.zero_()
+    for layer in attention_stats(model, x):
+        for h in range(2):
+            assert layer["entropy"][h] == pytest.approx(np.mean([math.log(i + 1) for i in rows]), rel=1e-5)
+            assert layer["max_weight"][h] == pytest.approx(np.mean([1 / (i + 1) for i in rows]), rel=1e-5)
+            assert layer["max_logit"][h] == 0
+    with torch.no_grad():
+        model.pos_emb.normal_()  # distinct keys for repeated characters (pos_emb starts at zero)
+        for block in model.blocks:
+            block.attn.query.weight.copy_(1e4 * torch.randn(16, 16))
+    for layer in attention_stats(model, x):
+        assert max(layer["entropy"]) < 0.1 and min(layer["max_weight"]) > 0.95, layer
+    with pytest.raises(ValueError, match="vanilla"):
+        attention_stats(GPT(GPTConfig(vocab_size=20, n_layer=2, n_head=2, n_embd=16, variant="perceiver",
+                                      bottleneck_dim=4)), x)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -326,3 +327,26 @@ def test_records_name_the_commit_given_on_another_machine(monkeypatch):
     assert here == "unknown" or len(here.removesuffix("-dirty")) == 40
     monkeypatch.setenv("ATTNLAB_COMMIT", "0123abc")
     assert git_commit() == "0123abc"
+
+
+def test_attention_entropy_command(tmp_path, capsys, vocab):
+    from models.checkpoint import save_model
+    from models.model import GPT, GPTConfig
+    paths = []
+    for name, kw in (("plain", {}), ("qk", {"qk_norm": True}), ("perceiver", {"variant": "perceiver"})):
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(vocab_size=len(vocab), n_layer=2, n_head=2, n_embd=16, bottleneck_dim=8, **kw))
+        save_model(tmp_path / name / "model.safetensors", model, vocab, {"steps": 5})
+        paths.append(tmp_path / name / "model.safetensors")
+    code, out, _ = run(capsys, "attention-entropy", paths[0], paths[1], "--examples", "8", "--results-dir", tmp_path)
+    assert code == 0 and out.count("layer 1:") == 2
+    record = json.loads((tmp_path / "attention-entropy.json").read_text())
+    assert [m["label"] for m in record["models"]] == ["plain", "qk"] and record["examples"] == 8
+    for m in record["models"]:
+        assert len(m["layers"]) == 2 and m["checkpoint_info"]["steps"] == 5
+        # an untrained model attends broadly: entropy well above 0, nowhere near one-hot
+        assert all(0.5 < row["entropy"] <= math.log(127) and row["max_weight"] < 0.9 for row in m["layers"])
+    code, _, err = run(capsys, "attention-entropy", paths[0], "--labels", "a,b", "--no-record")
+    assert code == 2 and "2 names for 1 checkpoints" in err
+    code, _, err = run(capsys, "attention-entropy", paths[2], "--no-record")
+    assert code == 2 and "perceiver" in err and "Traceback" not in err

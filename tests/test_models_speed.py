@@ -216,11 +216,12 @@ def test_cached_decoding_predicts_what_the_plain_loop_predicts(variant, wiring, 
     assert [extract_prediction("\u2047" + vocab.decode(g)) for g in plain] == singles
 
 
-@pytest.mark.parametrize("variant,wiring,m", MODELS)
-def test_cache_steps_give_the_full_forward_logits(variant, wiring, m, vocab):
+@pytest.mark.parametrize("variant,wiring,m,qk_norm", [row + (False,) for row in MODELS] +
+                         [("vanilla", "default", 8, True), ("perceiver", "default", 8, True)])
+def test_cache_steps_give_the_full_forward_logits(variant, wiring, m, qk_norm, vocab):
     """Logits of every cached step equal the full model's at that position (1e-4), for prompts
     of different lengths decoded together; teacher-forced so every position is checked."""
-    model = small(variant, wiring, m, vocab_size=len(vocab), seed=3).eval()
+    model = small(variant, wiring, m, vocab_size=len(vocab), seed=3, qk_norm=qk_norm).eval()
     with torch.no_grad():
         for p in model.parameters():  # larger weights than the init, so errors would show
             p.add_(0.05 * torch.randn_like(p))
