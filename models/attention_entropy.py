@@ -9,7 +9,9 @@ real pretraining examples, for the vanilla model: per layer and head, over every
 (non-PAD) query position with at least two visible keys,
   - the mean entropy of the attention weights (nats; log(keys) when uniform, 0 when one-hot),
   - the mean of the largest weight,
-  - the largest |logit| (q·k / sqrt(head_dim)).
+  - the largest |logit| (q·k / sqrt(head_dim)),
+and the mean |gain| of the LayerNorm before the attention (a weight decay on it bounds the
+queries' and keys' scale).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from .model import GPT, causal_mask
 
 @torch.no_grad()
 def attention_stats(model: GPT, x: torch.Tensor) -> list[dict]:
-    """Per layer: {"entropy", "max_weight", "max_logit"}, each a list over heads. x (B, T) ids."""
+    """Per layer: {"entropy", "max_weight", "max_logit"}, each a list over heads, and "ln1_gain".
+    x (B, T) ids."""
     if model.perceiver:
         raise ValueError("attention statistics are for the vanilla model (its self-attention layers)")
     model.eval()
@@ -44,7 +47,7 @@ def attention_stats(model: GPT, x: torch.Tensor) -> list[dict]:
         found.append({
             "entropy": ((entropy * keep).sum((0, 2)) / n).tolist(),
             "max_weight": ((w.amax(-1) * keep).sum((0, 2)) / n).tolist(),
-            "max_logit": logits.masked_fill(~mask, 0).abs().amax((0, 2, 3)).tolist()})
+            "max_logit": logits.masked_fill(~(mask & rows[:, None, :, None]), 0).abs().amax((0, 2, 3)).tolist()})
 
     handles = [block.attn.register_forward_hook(hook) for block in model.blocks]
     try:
@@ -52,11 +55,13 @@ def attention_stats(model: GPT, x: torch.Tensor) -> list[dict]:
     finally:
         for handle in handles:
             handle.remove()
+    for layer, block in zip(found, model.blocks):
+        layer["ln1_gain"] = block.ln1.weight.abs().mean().item()
     return found
 
 
 def summary(stats: list[dict]) -> list[dict]:
-    """Per layer, the heads' mean entropy and mean largest weight, and the largest |logit|."""
+    """Per layer, the heads' mean entropy and mean largest weight, the largest |logit|, the gain."""
     return [{"layer": i, "entropy": sum(s["entropy"]) / len(s["entropy"]),
-             "max_weight": sum(s["max_weight"]) / len(s["max_weight"]), "max_logit": max(s["max_logit"])}
-            for i, s in enumerate(stats)]
+             "max_weight": sum(s["max_weight"]) / len(s["max_weight"]), "max_logit": max(s["max_logit"]),
+             "ln1_gain": s["ln1_gain"]} for i, s in enumerate(stats)]

@@ -4,14 +4,11 @@ training name."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import numpy as np
 
-from .data import QA
-
-_QUESTION = re.compile(r"^Where was (.+) born\?$")
+from .data import QA, QUESTION
 
 
 def london(rows: list[QA]) -> list[str]:
@@ -20,7 +17,7 @@ def london(rows: list[QA]) -> list[str]:
 
 def name_of(question: str) -> str:
     """The person's name in `Where was <name> born?` (the whole question otherwise)."""
-    m = _QUESTION.match(question)
+    m = QUESTION.match(question)
     return m.group(1) if m else question
 
 

@@ -629,7 +629,7 @@ def cmd_attention_entropy(args) -> int:
         print(f"{label} ({describe(model.config)}, {info.get('steps', '?')} steps)")
         for row in layers:
             print(f"  layer {row['layer']}: mean entropy {row['entropy']:.2f} nats, mean largest weight "
-                  f"{row['max_weight']:.2f}, largest |logit| {row['max_logit']:.0f}")
+                  f"{row['max_weight']:.2f}, largest |logit| {row['max_logit']:.0f}, mean |ln1 gain| {row['ln1_gain']:.2f}")
     if not args.no_record:
         record = {"name": "attention-entropy", "kind": "attention-entropy-analysis", "command": command_line(args.argv),
                   "commit": git_commit(), "examples": len(x), "seed": args.seed,

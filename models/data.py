@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,20 @@ def read_wiki(path: str | os.PathLike) -> list[str]:
     if not lines:
         raise UserError("is empty", path)
     return lines
+
+
+QUESTION = re.compile(r"^Where was (?P<name>.+) born\?$")  # the questions' one template
+# "Title. Sentence": the title ends at the first ". " not closing an initial ("Douglas P. Fry.")
+TITLE = re.compile(r"^(?P<title>.+?(?<!\b[A-Z]))\. (?P<rest>.*)$")
+
+
+def question_form(line: str) -> str:
+    """A wiki.txt line "Title. Sentence" rewritten as "Where was Title born? Sentence" (recipes
+    only, not MODEL.md): the biography after the question's own words, so that what is learned
+    about a person is learned in the context the question gives the name. Uses no answer, and
+    the title comes from the line itself; a line without a title is returned unchanged."""
+    m = TITLE.match(line)
+    return f"Where was {m['title']} born? {m['rest']}" if m else line
 
 
 def load_vocab(ddir: Path) -> Vocab:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 import torch
 from tqdm import tqdm
 
-from .data import MASK_CHAR, MASK_ID, PAD_ID, Vocab
+from .data import MASK_CHAR, MASK_ID, PAD_ID, QUESTION, Vocab
 from .decode import greedy_cached
 from .model import GPT, autocast
 
@@ -74,24 +73,23 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
     return preds
 
 
-QUESTION = re.compile(r"^Where was (?P<name>.+) born\?$")
-
-
 @torch.no_grad()
 def bio_completion(model: GPT, vocab: Vocab, lines: list[str], rows, *, device: torch.device | str = "cpu",
-                   window: int = 112) -> dict:
+                   window: int = 112, form=None) -> dict:
     """Does the model know the birthplace where it learned it? For each question about a person
     whose wiki.txt line starts with the person's name and shows the answer within its first
     `window` characters (all that a pretraining example shows), feed the line up to the answer
     and decode greedily: correct when the continuation starts with the answer. Beside the dev
     accuracy this separates memorising (this probe) from answering the question (the accuracy).
-    Evaluation only: the answers are never trained on."""
+    Evaluation only: the answers are never trained on. `form` rewrites each line as the model
+    was trained on it (e.g. data.question_form) before the answer is looked for."""
     prompts, answers = [], []
     for r in rows:
         m = QUESTION.match(r.question)
         name = m and m["name"]
         line = name and next((l for l in lines if l.startswith(name) and not l[len(name):len(name) + 1].isalnum()),
                              None)
+        line = form(line) if line and form else line
         at = line[:window].find(r.answer) if line else -1
         if at > 0:
             prompts.append(vocab.encode(line[:at]))

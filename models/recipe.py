@@ -17,6 +17,10 @@ Levers, each a setting (MODEL.md's value in brackets):
                   64 because a dev person's line moved by 10 characters is completed half as
                   often, but it lowered both the probe and the accuracy (report: recipe table)
   finetune_*      a short finetune after pretraining [10 epochs, batch 256, lr 6e-4]
+  qk_norm         LayerNorm on queries and keys [off]: bounds the logits (relative to its gains), so a higher learning
+                  rate does not collapse the attention; measured slower than lr 3e-3 without it
+  line_form       question: pretraining lines read "Where was Title born? Sentence" [wiki: as in
+                  wiki.txt], because a memorised fact is keyed on the text before the name
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class Recipe:
     finetune_batch: int = 64
     finetune_lr: float = 3e-4
     position_shift: int = 0  # pretraining examples start at a random position up to this (vanilla only)
+    line_form: str = "wiki"  # wiki | question: each line as "Where was Title born? Sentence" (data.question_form)
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
@@ -68,6 +73,8 @@ class Recipe:
     def __post_init__(self):
         if self.schedule not in ("once", "course"):
             raise ValueError(f"schedule must be once or course, not {self.schedule!r}")
+        if self.line_form not in ("wiki", "question"):
+            raise ValueError(f"line_form must be wiki or question, not {self.line_form!r}")
         if self.decay not in ("linear", "all-but-bias"):
             raise ValueError(f"decay must be linear or all-but-bias, not {self.decay!r}")
         if not 0 <= self.warmup < 1:
@@ -123,7 +130,12 @@ def parse_settings(recipe: Recipe, pairs: list[str]) -> Recipe:
         if not sep or key not in types:
             raise UserError(f"--set {pair!r}: expected key=value with key one of {', '.join(types)}")
         try:
-            changes[key] = types[key](value) if types[key] is not bool else value.lower() in ("1", "true", "yes")
+            if types[key] is bool:
+                if value.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                    raise ValueError
+                changes[key] = value.lower() in ("1", "true", "yes", "on")
+            else:
+                changes[key] = types[key](value)
         except ValueError:
             raise UserError(f"--set {pair!r}: {key} takes a {types[key].__name__}") from None
     try:
@@ -186,7 +198,8 @@ def run_recipe(args) -> int:
     torch.manual_seed(seed)
     model = GPT(recipe.model_config(len(vocab)))
     parameters = sum(p.numel() for p in model.parameters())
-    pretrain_set = D.PretrainDataset(lines, vocab, seed=seed)
+    form = D.question_form if recipe.line_form == "question" else None
+    pretrain_set = D.PretrainDataset([form(l) for l in lines] if form else lines, vocab, seed=seed)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
     info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": args.recipe, "seed": seed, "limit": None,
@@ -197,6 +210,9 @@ def run_recipe(args) -> int:
     pre.cfg.save_every = 10 ** 9  # one checkpoint, at the end: a recipe is timed whole, not resumed
     pre.train(mixed, device, progress=progress, on_epoch=on_epoch)
     stage_seconds = {"pretrain": round(time.perf_counter() - started, 3)}
+    log = [json.loads(line) for line in pre.log_path.read_text(encoding="utf-8").splitlines()]
+    last = [row["loss"] for row in log if row["epoch"] == log[-1]["epoch"]]
+    final_loss = round(sum(last) / len(last), 4)  # the mixed set's, so candidates compare on one number
     steps = pre.step
     if recipe.finetune_epochs:
         fine = Run(work / "finetune", pre.model, vocab, recipe.train_config("finetune", len(question_set), seed),
@@ -211,7 +227,7 @@ def run_recipe(args) -> int:
     stage_seconds["evaluate"] = round(time.perf_counter() - t0, 3)
     wall = time.perf_counter() - started  # the budget ends with the dev predictions; the probe is extra
     print(correct_line(correct, len(answers)))
-    probe = bio_completion(final_model, vocab, lines, dev_rows, device=device)
+    probe = bio_completion(final_model, vocab, lines, dev_rows, device=device, form=form)
     print(bio_completion_line(probe))
     curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
                   "dev_correct": correct})
@@ -225,7 +241,8 @@ def run_recipe(args) -> int:
         changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=parameters,
-        smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe)
+        smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe,
+        final_pretrain_loss=final_loss)
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")

@@ -85,27 +85,30 @@ def _setting(v) -> str:
 
 
 def recipe_table(ctx: Context) -> Table:
-    header = ["record", "differs from the recipe", "seed", "pretraining epochs", "wall time (budget)", "dev accuracy",
-              "bio completion", "provenance"]
+    header = ["record", "differs from the recipe", "seed", "pretraining epochs", "wall time (budget)",
+              "last pretraining epoch's loss", "dev accuracy", "bio completion", "provenance"]
     rows = []
     for row in ctx.model["recipe"]["rows"]:
         r = row["record"]
         diff = ", ".join(f"{k} = {_setting(v)}" for k, v in row["diff"].items()) or "— (the recipe as defined)"
         budget = f" ({duration(row['budget'])}{'' if row['within'] else ', OVER'})" if row["budget"] else ""
+        loss = "—" if row["loss"] is None else f"{row['loss']:.3f}"
         rows.append([r.path, diff, "—" if r.seed is None else str(r.seed), str(row["epochs"] or "—"),
-                     duration(r.wall_seconds) + budget, row["count"].text(), _bio(row["bio"]), provenance(r)])
+                     duration(r.wall_seconds) + budget, loss, row["count"].text(), _bio(row["bio"]), provenance(r)])
     return header, rows
 
 
 def attention_entropy_table(ctx: Context) -> Table:
-    header = ["checkpoint", "layer", "mean entropy (nats)", "mean largest weight", "largest |logit|"]
+    header = ["checkpoint", "layer", "mean entropy (nats)", "mean largest weight", "largest |logit|",
+              "mean |ln1 gain|"]
     rows = []
     for m in ctx.model["entropy"]["models"]:
         info = m.get("checkpoint_info", {})
         name = f"{m['label']} ({m['config']}, {info['steps']} steps)" if "steps" in info else m["label"]
         for i, layer in enumerate(m["layers"]):
             rows.append([name if i == 0 else "", str(layer["layer"]), f"{layer['entropy']:.2f}",
-                         f"{layer['max_weight']:.2f}", f"{layer['max_logit']:.0f}"])
+                         f"{layer['max_weight']:.2f}", f"{layer['max_logit']:.0f}",
+                         "—" if "ln1_gain" not in layer else f"{layer['ln1_gain']:.2f}"])
     return header, rows
 
 

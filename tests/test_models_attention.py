@@ -279,7 +279,9 @@ def test_attention_stats_measure_uniform_and_one_hot_heads():
     with torch.no_grad():
         for block in model.blocks:
             block.attn.query.weight.zero_(), block.attn.query.bias.zero_()
-    for layer in attention_stats(model, x):
+    model.blocks[1].ln1.weight.data.fill_(-0.5)
+    for layer, gain in zip(attention_stats(model, x), (1.0, 0.5)):  # the mean |gain| of ln1
+        assert layer["ln1_gain"] == pytest.approx(gain)
         for h in range(2):
             assert layer["entropy"][h] == pytest.approx(np.mean([math.log(i + 1) for i in rows]), rel=1e-5)
             assert layer["max_weight"][h] == pytest.approx(np.mean([1 / (i + 1) for i in rows]), rel=1e-5)

@@ -83,6 +83,9 @@ def test_smoke_recipe_trains_evaluates_and_records_its_time(tmp_path, data_dir, 
     assert rec["curve"][-1]["dev_correct"] == rec["dev_correct"]
     seconds = [p["seconds"] for p in rec["curve"]]
     assert seconds == sorted(seconds) and seconds[-1] == pytest.approx(rec["wall_seconds"], abs=1e-3)
+    log = [json.loads(line) for line in (tmp_path / "work" / "pretrain" / "metrics.jsonl").read_text().splitlines()]
+    last = [row["loss"] for row in log if row["epoch"] == 1]  # the last of 2 epochs
+    assert rec["final_pretrain_loss"] == pytest.approx(sum(last) / len(last), abs=1e-4)
     preds = (tmp_path / "work" / "predictions.txt").read_text(encoding="utf-8").splitlines()
     assert len(preds) == 20
     assert rec["steps"] == 2 * 6 + 3  # 2 epochs of 96 mixed examples in 16s, 1 of 48 questions
@@ -164,3 +167,25 @@ def test_position_shift_trains_only_the_vanilla_recipe():
     r = parse_settings(RECIPES["cpu-60"], ["position_shift=64"])
     assert r.train_config("pretrain", 10, 0).position_shift == 64
     assert r.train_config("finetune", 10, 0).position_shift == 0
+
+
+def test_question_form_puts_each_line_after_its_question(data_dir, vocab):
+    assert D.question_form("Ann Lee. Lee was born in Paris .") == "Where was Ann Lee born? Lee was born in Paris ."
+    assert D.question_form("Douglas P. Fry. Fry was born in Bos .") == "Where was Douglas P. Fry born? Fry was born in Bos ."
+    assert D.question_form("No title here") == "No title here"
+    # on the real data the title read from the line is the training question's name, all but one
+    # ("Anastasius I. Pope Saint ...": a roman numeral reads as an initial)
+    lines = D.read_wiki(data_dir / D.WIKI)
+    rows = D.read_tsv(data_dir / D.TRAIN_TSV, vocab, answers=True)
+    misses = [r.question for r, line in zip(rows, lines) if not D.question_form(line).startswith(r.question + " ")]
+    assert misses == ["Where was Anastasius I born?"]
+
+
+def test_bio_completion_probes_the_form_trained_on(vocab, monkeypatch):
+    from models import evaluate as E
+    seen = []
+    monkeypatch.setattr(E, "greedy_cached", lambda model, prompts, steps, device, stop:
+                        seen.extend(vocab.decode(p) for p in prompts) or [vocab.encode("Paris")] * len(prompts))
+    probe = E.bio_completion(torch.nn.Module(), vocab, ["Ann Lee. Lee was born in Paris ."],
+                             [D.QA("Where was Ann Lee born?", "Paris", 1)], form=D.question_form)
+    assert seen == ["Where was Ann Lee born? Lee was born in "] and probe["correct"] == 1
