@@ -623,7 +623,7 @@ def cmd_attention_entropy(args) -> int:
         model, info = load_model(path, vocab, variant="vanilla")
         stats = attention_stats(model, x)
         layers = summary(stats)
-        keep = ("steps", "recipe", "train_config", "wall_seconds", "faithful", "command")
+        keep = ("steps", "recipe", "wall_seconds", "faithful", "command")
         models.append({"label": label, "checkpoint": _display(Path(path)), "config": describe(model.config),
                        "checkpoint_info": {k: info[k] for k in keep if k in info}, "layers": layers, "heads": stats})
         print(f"{label} ({describe(model.config)}, {info.get('steps', '?')} steps)")

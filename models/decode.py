@@ -31,18 +31,13 @@ from .data import MASK_ID, PAD_ID
 from .model import GPT, attention
 
 
-def _heads(x, n_head):
-    b, t, c = x.shape
-    return x.view(b, t, n_head, c // n_head).transpose(1, 2)
-
-
 def _merge(y):
     b, h, t, d = y.shape
     return y.transpose(1, 2).reshape(b, t, h * d)
 
 
 def _kv(attn, x):
-    return attn.keys(x), _heads(attn.value(x), attn.n_head)
+    return attn.keys(x), attn.values(x)
 
 
 def _attend(attn, x_q, k, v, mask):

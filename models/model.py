@@ -183,7 +183,7 @@ class CrossAttention(nn.Module):
         return x.view(b, t, self.n_head, c // self.n_head).transpose(1, 2)
 
     def keys(self, x_kv):
-        """(B, H, T, D) keys of each head (the one place keys are made: decode.py uses it too)."""
+        """(B, H, T, D) keys of each head (keys, queries and values are made here only: decode.py uses these too)."""
         k = self._heads(self.key(x_kv))
         return self.k_ln(k) if hasattr(self, "k_ln") else k
 
@@ -191,10 +191,13 @@ class CrossAttention(nn.Module):
         q = self._heads(self.query(x_q))
         return self.q_ln(q) if hasattr(self, "q_ln") else q
 
+    def values(self, x_kv):
+        return self._heads(self.value(x_kv))
+
     def forward(self, x_kv, x_q, mask):
         b = max(x_kv.shape[0], x_q.shape[0])  # the perceiver's basis C has batch 1
         k = self.keys(x_kv).expand(b, -1, -1, -1)
-        v = self._heads(self.value(x_kv)).expand(b, -1, -1, -1)
+        v = self.values(x_kv).expand(b, -1, -1, -1)
         q = self.queries(x_q).expand(b, -1, -1, -1)
         y = attention(q, k, v, mask, self.dropout, self.training)
         y = y.transpose(1, 2).reshape(b, x_q.shape[1], x_q.shape[2])

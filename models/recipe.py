@@ -120,6 +120,9 @@ SMOKE = dict(n_layer=2, n_head=2, n_embd=32, pretrain_epochs=2, pretrain_batch=1
 SMOKE_LINES, SMOKE_DEV = 48, 20
 
 
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def parse_settings(recipe: Recipe, pairs: list[str]) -> Recipe:
     """`key=value` pairs applied to `recipe`, each value parsed as the setting's type."""
     types = {f.name: type(getattr(recipe, f.name)) for f in fields(recipe)}
@@ -131,9 +134,9 @@ def parse_settings(recipe: Recipe, pairs: list[str]) -> Recipe:
             raise UserError(f"--set {pair!r}: expected key=value with key one of {', '.join(types)}")
         try:
             if types[key] is bool:
-                if value.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                if value.lower() not in TRUE | FALSE:
                     raise ValueError
-                changes[key] = value.lower() in ("1", "true", "yes", "on")
+                changes[key] = value.lower() in TRUE
             else:
                 changes[key] = types[key](value)
         except ValueError:
