@@ -30,9 +30,10 @@ _BLOCK_KEY = re.compile(r"^blocks\.(\d+)\.")
 
 
 def describe(config: GPTConfig) -> str:
+    qk = " with qk_norm" if config.qk_norm else ""
     if config.variant == "perceiver":
-        return f"perceiver (m={config.bottleneck_dim}, wiring {config.perceiver_wiring})"
-    return "vanilla"
+        return f"perceiver{qk} (m={config.bottleneck_dim}, wiring {config.perceiver_wiring})"
+    return "vanilla" + qk
 
 
 # ---------------------------------------------------------------------------- saving

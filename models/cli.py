@@ -438,7 +438,9 @@ def cmd_evaluate(args) -> int:
     print(correct_line(correct, total))
     probe = None
     if args.bio_completion:
-        probe = bio_completion(model, vocab, D.read_wiki(ddir / D.WIKI), rows, device=device)
+        # a recipe trained on rewritten lines is probed on the lines as it saw them
+        form = D.question_form if (info.get("settings") or {}).get("line_form") == "question" else None
+        probe = bio_completion(model, vocab, D.read_wiki(ddir / D.WIKI), rows, device=device, form=form)
         print(bio_completion_line(probe))
     if args.no_record:
         return 0
@@ -620,10 +622,10 @@ def cmd_attention_entropy(args) -> int:
     x = torch.stack([examples.get(int(i), 0)[0] for i in order])
     models = []
     for path, label in zip(args.checkpoints, labels):
-        model, info = load_model(path, vocab, variant="vanilla")
+        model, info = load_model(path, vocab, variant="vanilla", n_head=args.n_head)
         stats = attention_stats(model, x)
         layers = summary(stats)
-        keep = ("steps", "recipe", "wall_seconds", "faithful", "command")
+        keep = ("steps", "recipe", "wall_seconds", "faithful", "command", "settings")
         models.append({"label": label, "checkpoint": _display(Path(path)), "config": describe(model.config),
                        "checkpoint_info": {k: info[k] for k in keep if k in info}, "layers": layers, "heads": stats})
         print(f"{label} ({describe(model.config)}, {info.get('steps', '?')} steps)")
@@ -756,6 +758,7 @@ def build_parser() -> Parser:
     p.add_argument("--labels", type=lambda s: [v for v in s.split(",") if v],
                    help="comma-separated names, one per checkpoint (default each checkpoint's folder name)")
     p.add_argument("--examples", type=positive_int, default=256, help="pretraining examples measured (default 256)")
+    p.add_argument("--n-head", type=positive_int, default=8, help="heads of a course-format checkpoint (default 8)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the examples' draw (default 0)")
     _threads_option(p)
     p.add_argument("--no-record", action="store_true", help="write no record")

@@ -20,7 +20,8 @@ Levers, each a setting (MODEL.md's value in brackets):
   qk_norm         LayerNorm on queries and keys [off]: bounds the logits (relative to its gains), so a higher learning
                   rate does not collapse the attention; measured slower than lr 3e-3 without it
   line_form       question: pretraining lines read "Where was Title born? Sentence" [wiki: as in
-                  wiki.txt], because a memorised fact is keyed on the text before the name
+                  wiki.txt], because a memorised fact is keyed on the text before the name: the name then
+                  sits where the question puts it; measured 56/500 against 29/500 (seed 0)
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Recipe:
     finetune_batch: int = 64
     finetune_lr: float = 3e-4
     position_shift: int = 0  # pretraining examples start at a random position up to this (vanilla only)
-    line_form: str = "wiki"  # wiki | question: each line as "Where was Title born? Sentence" (data.question_form)
+    line_form: str = "question"  # question: each line as "Where was Title born? Sentence" (data.question_form) | wiki
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
@@ -110,6 +111,10 @@ class Recipe:
                            warmup_tokens=warmup, final_tokens=final, decay=self.decay,
                            position_shift=self.position_shift if stage == "pretrain" else 0)
 
+
+# What a record made before a setting existed ran with (the behaviour the setting made optional),
+# so older records compare against the recipe as it is defined now.
+BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear"}
 
 RECIPES = {
     # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.

@@ -505,12 +505,12 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
         return None
     from dataclasses import asdict
 
-    from models.recipe import RECIPES
+    from models.recipe import BEFORE_SETTING, RECIPES
 
     reference = asdict(RECIPES["cpu-60"])  # the recipe as defined now; records hold the settings they ran
 
-    def diff(r) -> dict:  # a setting a record lacks did not exist when it ran (it was MODEL.md's behaviour)
-        settings = r.extra.get("settings", {})
+    def diff(r) -> dict:  # a setting a record lacks did not exist when it ran: it ran as BEFORE_SETTING says
+        settings = {**BEFORE_SETTING, **r.extra.get("settings", {})}
         return {k: settings[k] for k in reference if k in settings and settings[k] != reference[k]}
 
     diffs = {id(r): diff(r) for r in recipes}

@@ -198,18 +198,20 @@ def render_html(ctx: Context) -> str:
         out.append(_figure(ctx, "figures/model_loss.png"))
         if ctx.figure("figures/model_pretrain_options.png"):
             out.append(_figure(ctx, "figures/model_pretrain_options.png"))
-    if ctx.model["entropy"]:
-        out += ["<h3>Attention entropy of pretrained models</h3>", f"<p>{_inline(tables.attention_entropy_text(ctx))}</p>",
-                _table(tables.attention_entropy_table(ctx), code_cols=())]
     if not ctx.figure("figures/model_loss.png"):
         out.append('<h3>Training loss</h3><p class="notyet">Not yet available: no metrics log is committed under '
                    "report/results/metrics/.</p>")
         if ctx.model["log_notes"]:
             out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in ctx.model["log_notes"]) + "</ul>")
+    if ctx.model["entropy"]:
+        out += ["<h3>Attention entropy of pretrained models</h3>", f"<p>{_inline(tables.attention_entropy_text(ctx))}</p>",
+                _table(tables.attention_entropy_table(ctx), code_cols=())]
     if ctx.model["recipe"]:
         out += ["<h3>A recipe for 2 CPU cores and 60 minutes</h3>", f"<p>{_inline(tables.recipe_summary(ctx))}</p>",
                 "<p>Candidates and seeds, each a record of <code>python -m models recipe</code> (not faithful to "
                 f"MODEL.md). {_inline(tables.BIO_EXPLAINED)}</p>", _table(tables.recipe_table(ctx), code_cols=(0,)),
+                "<ul>" + "".join(f"<li>{_inline(n)}</li>" for n in tables.recipe_notes(ctx)) + "</ul>"
+                if tables.recipe_notes(ctx) else "",
                 _figure(ctx, "figures/model_recipe.png")]
     out.append(_figure(ctx, "figures/model_receptive_field.png"))
     out.append(_figure(ctx, "figures/model_complexity.png"))

@@ -80,17 +80,19 @@ def render_markdown(ctx: Context) -> str:
     if ctx.figure("figures/model_loss.png"):
         out += _figure(ctx, "figures/model_loss.png")
         out += _figure(ctx, "figures/model_pretrain_options.png")
-    if ctx.model["entropy"]:
-        out += ["### Attention entropy of pretrained models", "", tables.attention_entropy_text(ctx), ""]
-        out += _table(tables.attention_entropy_table(ctx))
     if not ctx.figure("figures/model_loss.png"):
         out += ["### Training loss", "", "Not yet available: no metrics log is committed under "
                 "`report/results/metrics/`."] + [f"- {n}" for n in ctx.model["log_notes"]] + [""]
+    if ctx.model["entropy"]:
+        out += ["### Attention entropy of pretrained models", "", tables.attention_entropy_text(ctx), ""]
+        out += _table(tables.attention_entropy_table(ctx))
     if ctx.model["recipe"]:
         out += ["### A recipe for 2 CPU cores and 60 minutes", "", tables.recipe_summary(ctx), "",
                 "Candidates and seeds, each a record of `python -m models recipe` (not faithful to MODEL.md). "
                 + tables.BIO_EXPLAINED, ""]
         out += _table(tables.recipe_table(ctx))
+        notes = tables.recipe_notes(ctx)
+        out += [f"- {note}" for note in notes] + ([""] if notes else [])
         out += _figure(ctx, "figures/model_recipe.png")
     out += _figure(ctx, "figures/model_receptive_field.png")
     out += _figure(ctx, "figures/model_complexity.png")

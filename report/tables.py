@@ -98,6 +98,16 @@ def recipe_table(ctx: Context) -> Table:
     return header, rows
 
 
+def recipe_notes(ctx: Context) -> list[str]:
+    """Each distinct note the recipe records carry (`pilot_note`), once, with the records it is about."""
+    by_note: dict[str, list[str]] = {}
+    for row in ctx.model["recipe"]["rows"]:
+        note = row["record"].extra.get("pilot_note")
+        if note:
+            by_note.setdefault(note, []).append(f"`{row['record'].name}`")
+    return [f"{', '.join(names)}: {note}." for note, names in by_note.items()]
+
+
 def attention_entropy_table(ctx: Context) -> Table:
     header = ["checkpoint", "layer", "mean entropy (nats)", "mean largest weight", "largest |logit|",
               "mean |ln1 gain|"]

@@ -160,11 +160,11 @@ def layer_weights(layer: CrossAttention, x: torch.Tensor) -> torch.Tensor:
 
 
 @FAST
-@given(st.integers(0, 2**31 - 1), st.floats(1.0, 1e4), st.integers(1, 4).map(lambda h: 2 ** h))
-def test_qk_norm_keeps_weights_as_the_query_scale_grows(seed, scale, n_head):
+@given(st.integers(0, 2**31 - 1), st.floats(1.0, 1e4), st.floats(1.0, 1e4), st.integers(1, 4).map(lambda h: 2 ** h))
+def test_qk_norm_keeps_weights_as_the_query_scale_grows(seed, scale, key_scale, n_head):
     """Growing the query weights by `scale` is the limit of Question 1 (attention tends to
-    copying the best-matching value). With qk_norm the queries are layer-normalised, so the
-    weights do not move and every logit stays within sqrt(head_dim) (Cauchy-Schwarz on two
+    copying the best-matching value); growing the key weights is the same limit reached from
+    the other side. With qk_norm queries and keys are layer-normalised, so the weights do not move and every logit stays within sqrt(head_dim) (Cauchy-Schwarz on two
     vectors of norm sqrt(head_dim)); without it, at scale 1e4 the weights are (nearly all) one-hot."""
     torch.manual_seed(seed)
     x = torch.randn(2, 12, 32, dtype=torch.float64)
@@ -173,9 +173,10 @@ def test_qk_norm_keeps_weights_as_the_query_scale_grows(seed, scale, n_head):
         if qk_norm:  # LayerNorm's eps only guards a zero variance; without it the norm is exactly scale-free
             layer.q_ln.eps = layer.k_ln.eps = 0.0
         w, logits = layer_weights(layer, x)
-        factor = scale if qk_norm else 1e4  # without the norm: the far end of the limit
+        factor, key_factor = (scale, key_scale) if qk_norm else (1e4, 1.0)  # without the norm: the far end
         with torch.no_grad():
             layer.query.weight.mul_(factor), layer.query.bias.mul_(factor)
+            layer.key.weight.mul_(key_factor), layer.key.bias.mul_(key_factor)
         w_scaled, logits_scaled = layer_weights(layer, x)
         if qk_norm:
             torch.testing.assert_close(w_scaled, w, atol=1e-9, rtol=0)

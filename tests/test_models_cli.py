@@ -183,6 +183,25 @@ def test_every_option_is_explained():
                 assert action.help, f"{name} {action.option_strings[0]} has no help"
 
 
+
+@pytest.mark.parametrize("line_form", ["question", "wiki"])
+def test_evaluate_probes_a_recipe_on_the_lines_it_was_trained_on(pipeline, vocab, tmp_path, capsys, monkeypatch,
+                                                                 line_form):
+    from models import cli
+    from models.checkpoint import load_model, save_model
+    from models.data import question_form
+    tmp, dev, _ = pipeline
+    model, _ = load_model(tmp / "ft" / "model.safetensors", vocab)
+    ckpt = tmp_path / "recipe.safetensors"
+    save_model(ckpt, model, vocab, {"recipe": "cpu-recipe", "settings": {"line_form": line_form}})
+    forms = []
+    monkeypatch.setattr(cli, "bio_completion", lambda *a, form=None, **k: forms.append(form) or
+                        {"correct": 0, "probed": 0, "questions": 30, "window": 112})
+    code, _, _ = run(capsys, "evaluate", "--checkpoint", ckpt, "--eval-file", dev, "--outputs", tmp_path / "p.txt",
+                     "--bio-completion", "--no-record", "--no-progress", "--n-head", "4")
+    assert code == 0 and forms == [question_form if line_form == "question" else None]
+
+
 # ---------------------------------------------------------------------------- bad input
 
 
@@ -350,3 +369,11 @@ def test_attention_entropy_command(tmp_path, capsys, vocab):
     assert code == 2 and "2 names for 1 checkpoints" in err
     code, _, err = run(capsys, "attention-entropy", paths[2], "--no-record")
     assert code == 2 and "perceiver" in err and "Traceback" not in err
+    assert [m["config"] for m in record["models"]] == ["vanilla", "vanilla with qk_norm"]
+    # a course-format file (a bare state dict) needs its head count, which it cannot tell
+    from models.checkpoint import load_model
+    torch.save(load_model(paths[0], vocab, n_head=2)[0].state_dict(), tmp_path / "course.params")
+    code, _, _ = run(capsys, "attention-entropy", tmp_path / "course.params", "--n-head", "2", "--examples", "8",
+                     "--results-dir", tmp_path / "course")
+    course = json.loads((tmp_path / "course" / "attention-entropy.json").read_text())["models"][0]
+    assert code == 0 and course["heads"] == record["models"][0]["heads"]
