@@ -707,8 +707,9 @@ def build_parser() -> Parser:
     p.add_argument("--no-record", action="store_true", help="write no result record")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--bio-completion", action="store_true",
-                   help="also probe memory: complete each person's wiki.txt line up to the answer (models.evaluate."
-                        "bio_completion); memorised but not answered shows as a high probe and a low accuracy")
+                   help="also probe memory: complete each person's wiki.txt line, as the model was trained on it, up to "
+                        "the answer (models.evaluate.bio_completion); memorised but not answered shows as a high "
+                        "probe and a low accuracy")
     record_options(p)
 
     p = add("london", "the London baseline: predict London for every question", cmd_london)

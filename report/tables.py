@@ -105,7 +105,7 @@ def recipe_notes(ctx: Context) -> list[str]:
         note = row["record"].extra.get("pilot_note")
         if note:
             by_note.setdefault(note, []).append(f"`{row['record'].name}`")
-    return [f"{', '.join(names)}: {note}." for note, names in by_note.items()]
+    return [f"{', '.join(names)}: {note.rstrip('.')}." for note, names in by_note.items()]
 
 
 def attention_entropy_table(ctx: Context) -> Table:
@@ -137,9 +137,11 @@ def attention_entropy_text(ctx: Context) -> str:
             "checkpoint's provenance.")
 
 
-BIO_EXPLAINED = ("Bio completion: of the dev people whose wiki.txt line shows the answer within its first 112 "
-                 "characters, how many lines the final model completes with the answer when fed the line up to it "
-                 "(`models.evaluate.bio_completion`): what was memorised, whether or not the question gets it out.")
+BIO_EXPLAINED = ("Bio completion: of the dev people whose wiki.txt line, in the form the model was trained on it "
+                 "(as it is, or rewritten to start with the question: `line_form`), shows the answer within its "
+                 "first 112 characters, how many lines the final model completes with the answer when fed the line "
+                 "up to it (`models.evaluate.bio_completion`): what was memorised, whether or not the question gets "
+                 "it out.")
 
 
 def _bio(probe) -> str:

@@ -160,12 +160,14 @@ def layer_weights(layer: CrossAttention, x: torch.Tensor) -> torch.Tensor:
 
 
 @FAST
-@given(st.integers(0, 2**31 - 1), st.floats(1.0, 1e4), st.floats(1.0, 1e4), st.integers(1, 4).map(lambda h: 2 ** h))
-def test_qk_norm_keeps_weights_as_the_query_scale_grows(seed, scale, key_scale, n_head):
+@given(st.integers(0, 2**31 - 1), st.floats(1.0, 1e4), st.floats(1.0, 1e4),
+       st.integers(1, 4).map(lambda h: 2 ** h))
+def test_qk_norm_keeps_weights_as_query_and_key_scales_grow(seed, scale, key_scale, n_head):
     """Growing the query weights by `scale` is the limit of Question 1 (attention tends to
     copying the best-matching value); growing the key weights is the same limit reached from
-    the other side. With qk_norm queries and keys are layer-normalised, so the weights do not move and every logit stays within sqrt(head_dim) (Cauchy-Schwarz on two
-    vectors of norm sqrt(head_dim)); without it, at scale 1e4 the weights are (nearly all) one-hot."""
+    the other side. With qk_norm queries and keys are layer-normalised, so the weights do not
+    move and every logit stays within sqrt(head_dim) (Cauchy-Schwarz on two vectors of norm
+    sqrt(head_dim)); without it, at query scale 1e4 the weights are (nearly all) one-hot."""
     torch.manual_seed(seed)
     x = torch.randn(2, 12, 32, dtype=torch.float64)
     for qk_norm in (True, False):

@@ -183,7 +183,6 @@ def test_every_option_is_explained():
                 assert action.help, f"{name} {action.option_strings[0]} has no help"
 
 
-
 @pytest.mark.parametrize("line_form", ["question", "wiki"])
 def test_evaluate_probes_a_recipe_on_the_lines_it_was_trained_on(pipeline, vocab, tmp_path, capsys, monkeypatch,
                                                                  line_form):
@@ -198,7 +197,7 @@ def test_evaluate_probes_a_recipe_on_the_lines_it_was_trained_on(pipeline, vocab
     monkeypatch.setattr(cli, "bio_completion", lambda *a, form=None, **k: forms.append(form) or
                         {"correct": 0, "probed": 0, "questions": 30, "window": 112})
     code, _, _ = run(capsys, "evaluate", "--checkpoint", ckpt, "--eval-file", dev, "--outputs", tmp_path / "p.txt",
-                     "--bio-completion", "--no-record", "--no-progress", "--n-head", "4")
+                     "--bio-completion", "--no-record", "--no-progress")
     assert code == 0 and forms == [question_form if line_form == "question" else None]
 
 
