@@ -109,6 +109,9 @@ def question_form(line: str) -> str:
     return f"Where was {m['title']} born? {m['rest']}" if m else line
 
 
+LINE_FORMS = {"wiki": None, "question": question_form}  # a recipe's line_form: how each line is rewritten
+
+
 def load_vocab(ddir: Path) -> Vocab:
     path = ddir / WIKI
     return Vocab.from_text(read_text(path, "pretraining corpus"), path)

@@ -74,7 +74,7 @@ class Recipe:
     def __post_init__(self):
         if self.schedule not in ("once", "course"):
             raise ValueError(f"schedule must be once or course, not {self.schedule!r}")
-        if self.line_form not in ("wiki", "question"):
+        if self.line_form not in D.LINE_FORMS:
             raise ValueError(f"line_form must be wiki or question, not {self.line_form!r}")
         if self.decay not in ("linear", "all-but-bias"):
             raise ValueError(f"decay must be linear or all-but-bias, not {self.decay!r}")
@@ -206,7 +206,7 @@ def run_recipe(args) -> int:
     torch.manual_seed(seed)
     model = GPT(recipe.model_config(len(vocab)))
     parameters = sum(p.numel() for p in model.parameters())
-    form = D.question_form if recipe.line_form == "question" else None
+    form = D.LINE_FORMS[recipe.line_form]
     pretrain_set = D.PretrainDataset([form(l) for l in lines] if form else lines, vocab, seed=seed)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set

@@ -207,11 +207,11 @@ def render_html(ctx: Context) -> str:
         out += ["<h3>Attention entropy of pretrained models</h3>", f"<p>{_inline(tables.attention_entropy_text(ctx))}</p>",
                 _table(tables.attention_entropy_table(ctx), code_cols=())]
     if ctx.model["recipe"]:
+        notes = tables.recipe_notes(ctx)
         out += ["<h3>A recipe for 2 CPU cores and 60 minutes</h3>", f"<p>{_inline(tables.recipe_summary(ctx))}</p>",
                 "<p>Candidates and seeds, each a record of <code>python -m models recipe</code> (not faithful to "
                 f"MODEL.md). {_inline(tables.BIO_EXPLAINED)}</p>", _table(tables.recipe_table(ctx), code_cols=(0,)),
-                "<ul>" + "".join(f"<li>{_inline(n)}</li>" for n in tables.recipe_notes(ctx)) + "</ul>"
-                if tables.recipe_notes(ctx) else "",
+                "<ul>" + "".join(f"<li>{_inline(n)}</li>" for n in notes) + "</ul>" if notes else "",
                 _figure(ctx, "figures/model_recipe.png")]
     out.append(_figure(ctx, "figures/model_receptive_field.png"))
     out.append(_figure(ctx, "figures/model_complexity.png"))
