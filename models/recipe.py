@@ -22,6 +22,9 @@ Levers, each a setting (MODEL.md's value in brackets):
   line_form       question: pretraining lines read "Where was Title born? Sentence" [wiki: as in
                   wiki.txt], because a memorised fact is keyed on the text before the name: the name then
                   sits where the question puts it; measured 56/500 against 29/500 (seed 0)
+  truncate_min    shortest truncation of a line before span corruption [4; the longest is 112]:
+                  a dev person's birthplace ends about 74 characters into a question-form line, so
+                  U{4..112} cuts it away in 65% of the examples; at 80 in 18%, for 1.6x the tokens
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class Recipe:
     finetune_lr: float = 3e-4
     position_shift: int = 0  # pretraining examples start at a random position up to this (vanilla only)
     line_form: str = "question"  # question: each line as "Where was Title born? Sentence" (data.question_form) | wiki
+    truncate_min: int = D.TRUNCATE_MIN  # shortest span-corruption truncation (MODEL.md: 4, up to 112)
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
@@ -82,6 +86,8 @@ class Recipe:
             raise ValueError("warmup must be in [0, 1)")
         if self.position_shift and self.variant != "vanilla":
             raise ValueError("position_shift works on the vanilla model only")
+        if not 1 <= self.truncate_min <= int(D.BLOCK_SIZE * 7 / 8):
+            raise ValueError(f"truncate_min must be in 1..{int(D.BLOCK_SIZE * 7 / 8)}")
         if not 0 <= self.position_shift < D.BLOCK_SIZE:
             raise ValueError(f"position_shift must be in 0..{D.BLOCK_SIZE - 1}")
         if self.finetune_epochs == 0 and self.mix_questions == 0:
@@ -114,7 +120,8 @@ class Recipe:
 
 # What a record made before a setting existed ran with (the behaviour the setting made optional),
 # so older records compare against the recipe as it is defined now.
-BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear"}
+BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear",
+                  "truncate_min": D.TRUNCATE_MIN}
 
 RECIPES = {
     # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.
@@ -207,7 +214,8 @@ def run_recipe(args) -> int:
     model = GPT(recipe.model_config(len(vocab)))
     parameters = sum(p.numel() for p in model.parameters())
     form = D.LINE_FORMS[recipe.line_form]
-    pretrain_set = D.PretrainDataset([form(l) for l in lines] if form else lines, vocab, seed=seed)
+    pretrain_set = D.PretrainDataset([form(l) for l in lines] if form else lines, vocab, seed=seed,
+                                     truncate_min=recipe.truncate_min)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
     info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": args.recipe, "seed": seed, "limit": None,
