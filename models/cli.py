@@ -439,8 +439,8 @@ def cmd_evaluate(args) -> int:
     probe = None
     if args.bio_completion:
         # a recipe trained on rewritten lines is probed on the lines as it saw them
-        form = D.LINE_FORMS[(info.get("settings") or {}).get("line_form", "wiki")]
-        probe = bio_completion(model, vocab, D.read_wiki(ddir / D.WIKI), rows, device=device, form=form)
+        form = (info.get("settings") or {}).get("line_form", "wiki")
+        probe = bio_completion(model, vocab, D.read_wiki(ddir / D.WIKI), rows, device=device, line_form=form)
         print(bio_completion_line(probe))
     if args.no_record:
         return 0

@@ -7,7 +7,7 @@ import sys
 import torch
 from tqdm import tqdm
 
-from .data import MASK_CHAR, MASK_ID, PAD_ID, QUESTION, Vocab
+from .data import LINE_FORMS, MASK_CHAR, MASK_ID, PAD_ID, QUESTION, Vocab
 from .decode import greedy_cached
 from .model import GPT, autocast
 
@@ -75,14 +75,15 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
 
 @torch.no_grad()
 def bio_completion(model: GPT, vocab: Vocab, lines: list[str], rows, *, device: torch.device | str = "cpu",
-                   window: int = 112, form=None) -> dict:
+                   window: int = 112, line_form: str = "wiki") -> dict:
     """Does the model know the birthplace where it learned it? For each question about a person
     whose wiki.txt line starts with the person's name and shows the answer within its first
     `window` characters (all that a pretraining example shows), feed the line up to the answer
     and decode greedily: correct when the continuation starts with the answer. Beside the dev
     accuracy this separates memorising (this probe) from answering the question (the accuracy).
-    Evaluation only: the answers are never trained on. `form` rewrites each line as the model
-    was trained on it (e.g. data.question_form) before the answer is looked for."""
+    Evaluation only: the answers are never trained on. `line_form` (a data.LINE_FORMS name)
+    rewrites each line as the model was trained on it before the answer is looked for."""
+    form = LINE_FORMS[line_form]
     prompts, answers = [], []
     for r in rows:
         m = QUESTION.match(r.question)
@@ -101,12 +102,14 @@ def bio_completion(model: GPT, vocab: Vocab, lines: list[str], rows, *, device: 
         steps = max(len(a) for a in answers)
         generated = greedy_cached(model, prompts, steps, device, stop=-1)
         correct = sum(vocab.decode(g[:len(a)]) == a for g, a in zip(generated, answers))
-    return {"correct": correct, "probed": len(prompts), "questions": len(rows), "window": window}
+    return {"correct": correct, "probed": len(prompts), "questions": len(rows), "window": window,
+            "line_form": line_form}
 
 
 def bio_completion_line(probe: dict) -> str:
     return (f"bio completion: {probe['correct']} of {probe['probed']} probed ({probe['questions']} questions; the "
-            f"answer within the first {probe['window']} characters of the person's line)")
+            f"answer within the first {probe['window']} characters of the person's line"
+            f"{', in ' + probe['line_form'] + ' form' if probe.get('line_form', 'wiki') != 'wiki' else ''})")
 
 
 def accuracy(predictions: list[str], answers: list[str]) -> tuple[int, int]:

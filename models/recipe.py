@@ -243,7 +243,7 @@ def run_recipe(args) -> int:
     stage_seconds["evaluate"] = round(time.perf_counter() - t0, 3)
     wall = time.perf_counter() - started  # the budget ends with the dev predictions; the probe is extra
     print(correct_line(correct, len(answers)))
-    probe = bio_completion(final_model, vocab, lines, dev_rows, device=device, form=form)
+    probe = bio_completion(final_model, vocab, lines, dev_rows, device=device, line_form=recipe.line_form)
     print(bio_completion_line(probe))
     curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
                   "dev_correct": correct})

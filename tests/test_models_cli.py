@@ -188,17 +188,16 @@ def test_evaluate_probes_a_recipe_on_the_lines_it_was_trained_on(pipeline, vocab
                                                                  line_form):
     from models import cli
     from models.checkpoint import load_model, save_model
-    from models.data import question_form
     tmp, dev, _ = pipeline
     model, _ = load_model(tmp / "ft" / "model.safetensors", vocab)
     ckpt = tmp_path / "recipe.safetensors"
     save_model(ckpt, model, vocab, {"recipe": "cpu-recipe", "settings": {"line_form": line_form}})
     forms = []
-    monkeypatch.setattr(cli, "bio_completion", lambda *a, form=None, **k: forms.append(form) or
-                        {"correct": 0, "probed": 0, "questions": 30, "window": 112})
+    monkeypatch.setattr(cli, "bio_completion", lambda *a, line_form="wiki", **k: forms.append(line_form) or
+                        {"correct": 0, "probed": 0, "questions": 30, "window": 112, "line_form": line_form})
     code, _, _ = run(capsys, "evaluate", "--checkpoint", ckpt, "--eval-file", dev, "--outputs", tmp_path / "p.txt",
                      "--bio-completion", "--no-record", "--no-progress")
-    assert code == 0 and forms == [question_form if line_form == "question" else None]
+    assert code == 0 and forms == [line_form]
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -128,7 +128,8 @@ def test_bio_completion_probes_each_persons_own_line_up_to_the_answer(vocab, mon
     model = torch.nn.Module()
     probe = E.bio_completion(model, vocab, lines, rows)
     assert seen == ["Ann Lee (born 1950 in ", "Ann Leeds was born in "]  # each person's own line, cut before the answer
-    assert probe == {"correct": 2, "probed": 2, "questions": 5, "window": 112}
+    assert probe == {"correct": 2, "probed": 2, "questions": 5, "window": 112,
+                     "line_form": "wiki"}
     monkeypatch.setattr(E, "greedy_cached", lambda model, prompts, steps, device, stop: [vocab.encode("Pari")] * 2)
     assert E.bio_completion(model, vocab, lines, rows)["correct"] == 0  # a prefix of the answer is not the answer
 
@@ -187,5 +188,34 @@ def test_bio_completion_probes_the_form_trained_on(vocab, monkeypatch):
     monkeypatch.setattr(E, "greedy_cached", lambda model, prompts, steps, device, stop:
                         seen.extend(vocab.decode(p) for p in prompts) or [vocab.encode("Paris")] * len(prompts))
     probe = E.bio_completion(torch.nn.Module(), vocab, ["Ann Lee. Lee was born in Paris ."],
-                             [D.QA("Where was Ann Lee born?", "Paris", 1)], form=D.question_form)
+                             [D.QA("Where was Ann Lee born?", "Paris", 1)], line_form="question")
     assert seen == ["Where was Ann Lee born? Lee was born in "] and probe["correct"] == 1
+    assert probe["line_form"] == "question" and "in question form" in E.bio_completion_line(probe)
+
+
+def test_truncate_min_keeps_each_line_at_least_that_long_and_batch_equals_get(data_dir, vocab):
+    """The recipe's truncation floor: every example keeps min(len(line), truncate_min)
+    characters or more (never more than 112), the longer lines vary above it, and the fast
+    `batch` builds exactly the per-example `get` rows."""
+    lines = D.read_wiki(data_dir / D.WIKI)[:200]
+    floor, ceiling = 80, int(D.BLOCK_SIZE * 7 / 8)
+    ds = D.PretrainDataset(lines, vocab, seed=5, truncate_min=floor)
+    kept = []
+    for i, line in enumerate(lines):
+        prefix, rest = ds.strings(i, epoch=3)[0].split(D.MASK_CHAR, 1)
+        suffix, span = rest.rstrip(D.PAD_CHAR).split(D.MASK_CHAR)
+        n = len(prefix + suffix + span)
+        assert min(len(line), floor) <= n <= min(len(line), ceiling) and line.startswith(prefix + span + suffix)
+        kept.append(n)
+    assert len({n for n, line in zip(kept, lines) if len(line) >= ceiling}) > 10  # still drawn, not fixed
+    default = D.PretrainDataset(lines, vocab, seed=5)
+    assert min(len(default.strings(i, 3)[0].rstrip(D.PAD_CHAR)) for i in range(len(lines))) < floor
+    order = list(range(0, 200, 7))
+    x, y = ds.batch(order, 3)
+    xs, ys = zip(*(ds.get(i, 3) for i in order))
+    assert torch.equal(x, torch.stack(xs)) and torch.equal(y, torch.stack(ys))
+    with pytest.raises(ValueError, match="truncate_min"):
+        D.PretrainDataset(lines, vocab, truncate_min=ceiling + 1)
+    with pytest.raises(UserError, match="truncate_min"):
+        parse_settings(Recipe(), ["truncate_min=0"])
+    assert parse_settings(Recipe(), ["truncate_min=80"]).truncate_min == 80
