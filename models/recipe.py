@@ -16,7 +16,9 @@ Levers, each a setting (MODEL.md's value in brackets):
   position_shift  each pretraining example starts at a random position 0..shift [0]; tried at
                   64 because a dev person's line moved by 10 characters is completed half as
                   often, but it lowered both the probe and the accuracy (report: recipe table)
-  finetune_*      a short finetune after pretraining [10 epochs, batch 256, lr 6e-4]
+  finetune_*      a finetune after pretraining [10 epochs, batch 256, lr 6e-4]; none: the
+                  questions are mixed in, and a 2-epoch finetune lowered the accuracy in each of 3
+                  runs (61 -> 56, 59 -> 49, 77 -> 62 of 500)
   qk_norm         LayerNorm on queries and keys [off]: bounds the logits (relative to its gains), so a higher learning
                   rate does not collapse the attention; measured slower than lr 3e-3 without it
   line_form       question: pretraining lines read "Where was Title born? Sentence" [wiki: as in
@@ -24,7 +26,8 @@ Levers, each a setting (MODEL.md's value in brackets):
                   sits where the question puts it; measured 56/500 against 29/500 (seed 0)
   truncate_min    shortest truncation of a line before span corruption [4; the longest is 112]:
                   a dev person's birthplace ends about 74 characters into a question-form line, so
-                  U{4..112} cuts it away in 65% of the examples; at 80 in 18%, for 1.6x the tokens
+                  U{4..112} cuts it away in 65% of the examples; at 80 in 18%, for 1.6x the time
+                  per epoch (66 epochs instead of 105): 77/500 against 61/500 before the finetune
 """
 
 from __future__ import annotations
@@ -58,18 +61,18 @@ class Recipe:
     bottleneck_dim: int = 64
     perceiver_wiring: str = "default"
     qk_norm: bool = False  # LayerNorm on queries and keys (models.model.GPTConfig.qk_norm)
-    pretrain_epochs: int = 105
+    pretrain_epochs: int = 66
     pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
     schedule: str = "once"  # once | course
     warmup: float = 0.02  # once: fraction of each run's tokens spent warming up
     mix_questions: int = 1
-    finetune_epochs: int = 2  # 0: evaluate the pretrained model as it is (needs mix_questions)
+    finetune_epochs: int = 0  # 0: evaluate the pretrained model as it is (needs mix_questions)
     finetune_batch: int = 64
     finetune_lr: float = 3e-4
     position_shift: int = 0  # pretraining examples start at a random position up to this (vanilla only)
     line_form: str = "question"  # question: each line as "Where was Title born? Sentence" (data.question_form) | wiki
-    truncate_min: int = D.TRUNCATE_MIN  # shortest span-corruption truncation (MODEL.md: 4, up to 112)
+    truncate_min: int = 80  # shortest span-corruption truncation (MODEL.md: 4, up to 112)
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
