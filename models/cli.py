@@ -440,6 +440,9 @@ def cmd_evaluate(args) -> int:
     if args.bio_completion:
         # a recipe trained on rewritten lines is probed on the lines as it saw them
         form = (info.get("settings") or {}).get("line_form", "wiki")
+        if form not in D.LINE_FORMS:
+            raise UserError(f"{args.checkpoint}: trained on line form {form!r}, which this version does not know "
+                            f"({', '.join(D.LINE_FORMS)})")
         probe = bio_completion(model, vocab, D.read_wiki(ddir / D.WIKI), rows, device=device, line_form=form)
         print(bio_completion_line(probe))
     if args.no_record:
