@@ -186,11 +186,21 @@ def example_rng(seed: int, epoch: int, index: int) -> random.Random:
 TRUNCATE_MIN = 4  # MODEL.md's shortest truncation
 
 
+def truncate_max(block_size: int = BLOCK_SIZE) -> int:
+    """MODEL.md's longest truncation: int(block_size * 7/8), 112 at block size 128."""
+    return int(block_size * 7 / 8)
+
+
+def check_truncate_min(truncate_min: int, block_size: int = BLOCK_SIZE) -> None:
+    if not 1 <= truncate_min <= truncate_max(block_size):
+        raise ValueError(f"truncate_min must be in 1..{truncate_max(block_size)}, not {truncate_min}")
+
+
 def span_draws(line_length: int, rng: random.Random, block_size: int = BLOCK_SIZE,
                truncate_min: int = TRUNCATE_MIN) -> tuple[int, int, int]:
     """The random choices of one span corruption: (n, span, start), n the truncated length,
     drawn from U{truncate_min .. int(block_size*7/8)} (MODEL.md: truncate_min 4)."""
-    length = rng.randint(truncate_min, int(block_size * 7 / 8))
+    length = rng.randint(truncate_min, truncate_max(block_size))
     n = min(line_length, length)
     span = min(n, rng.randint(1, max(1, n // 2 - 1)))
     start = rng.randint(0, n - span)
@@ -228,8 +238,7 @@ class PretrainDataset:
 
     def __init__(self, lines: list[str], vocab: Vocab, seed: int = 0, block_size: int = BLOCK_SIZE,
                  truncate_min: int = TRUNCATE_MIN):
-        if not 1 <= truncate_min <= int(block_size * 7 / 8):
-            raise ValueError(f"truncate_min must be in 1..{int(block_size * 7 / 8)}, not {truncate_min}")
+        check_truncate_min(truncate_min, block_size)
         self.lines, self.vocab, self.seed, self.block_size = lines, vocab, seed, block_size
         self.truncate_min = truncate_min
 
@@ -249,7 +258,7 @@ class PretrainDataset:
         (span_draws with each example's own generator), the lines encoded once, and the rows
         assembled by slicing id arrays. Equal to stacking get(i, epoch) (tested)."""
         if getattr(self, "_ids", None) is None:
-            self._ids = [np.array(self.vocab.encode(line[:int(self.block_size * 7 / 8)]), dtype=np.int64)
+            self._ids = [np.array(self.vocab.encode(line[:truncate_max(self.block_size)]), dtype=np.int64)
                          for line in self.lines]
         out = np.full((len(indices), self.block_size), PAD_ID, dtype=np.int64)
         for row, i in enumerate(indices):

@@ -82,15 +82,14 @@ class Recipe:
         if self.schedule not in ("once", "course"):
             raise ValueError(f"schedule must be once or course, not {self.schedule!r}")
         if self.line_form not in D.LINE_FORMS:
-            raise ValueError(f"line_form must be wiki or question, not {self.line_form!r}")
+            raise ValueError(f"line_form must be one of {', '.join(D.LINE_FORMS)}, not {self.line_form!r}")
         if self.decay not in ("linear", "all-but-bias"):
             raise ValueError(f"decay must be linear or all-but-bias, not {self.decay!r}")
         if not 0 <= self.warmup < 1:
             raise ValueError("warmup must be in [0, 1)")
         if self.position_shift and self.variant != "vanilla":
             raise ValueError("position_shift works on the vanilla model only")
-        if not 1 <= self.truncate_min <= int(D.BLOCK_SIZE * 7 / 8):
-            raise ValueError(f"truncate_min must be in 1..{int(D.BLOCK_SIZE * 7 / 8)}")
+        D.check_truncate_min(self.truncate_min)
         if not 0 <= self.position_shift < D.BLOCK_SIZE:
             raise ValueError(f"position_shift must be in 0..{D.BLOCK_SIZE - 1}")
         if self.finetune_epochs == 0 and self.mix_questions == 0:
