@@ -10,7 +10,9 @@ put them side by side.
 Levers, each a setting (MODEL.md's value in brackets):
   model size      n_layer, n_head, n_embd [4, 8, 256]: a smaller model runs more epochs
   dropout         [0.1]: memorising facts is what pretraining is for here
-  schedule        once: warm-up, one cosine decay to 0.1x over the run [course: cyclic, 200 epochs]
+  schedule        once: warm-up, one cosine decay over the run [course: cyclic, 200 epochs]
+  lr_floor        the schedule's lowest multiplier [0.1: a once run is flat for its last fifth]; 0: the
+                  decay ends at zero, since the accuracy moved by +-10 of 500 between epochs at 0.1x
   mix_questions   copies of the training questions mixed into every pretraining epoch [0]
                   (see models.data.MixedDataset)
   position_shift  each pretraining example starts at a random position 0..shift [0]; tried at
@@ -61,11 +63,12 @@ class Recipe:
     bottleneck_dim: int = 64
     perceiver_wiring: str = "default"
     qk_norm: bool = False  # LayerNorm on queries and keys (models.model.GPTConfig.qk_norm)
-    pretrain_epochs: int = 66
+    pretrain_epochs: int = 76
     pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
     schedule: str = "once"  # once | course
     warmup: float = 0.02  # once: fraction of each run's tokens spent warming up
+    lr_floor: float = 0.0  # the schedule's lowest multiplier [course: 0.1, reached 80% into a once run]
     mix_questions: int = 1
     finetune_epochs: int = 0  # 0: evaluate the pretrained model as it is (needs mix_questions)
     finetune_batch: int = 64
@@ -85,6 +88,8 @@ class Recipe:
             raise ValueError(f"line_form must be one of {', '.join(D.LINE_FORMS)}, not {self.line_form!r}")
         if self.decay not in ("linear", "all-but-bias"):
             raise ValueError(f"decay must be linear or all-but-bias, not {self.decay!r}")
+        if not 0 <= self.lr_floor <= 1:
+            raise ValueError(f"lr_floor must be in [0, 1], not {self.lr_floor}")
         if not 0 <= self.warmup < 1:
             raise ValueError("warmup must be in [0, 1)")
         if self.position_shift and self.variant != "vanilla":
@@ -117,13 +122,14 @@ class Recipe:
             final, warmup = FINAL_TOKENS, WARMUP_TOKENS
         return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, weight_decay=self.weight_decay, seed=seed,
                            warmup_tokens=warmup, final_tokens=final, decay=self.decay,
-                           position_shift=self.position_shift if stage == "pretrain" else 0)
+                           position_shift=self.position_shift if stage == "pretrain" else 0,
+                           lr_floor=self.lr_floor)
 
 
 # What a record made before a setting existed ran with (the behaviour the setting made optional),
 # so older records compare against the recipe as it is defined now.
 BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear",
-                  "truncate_min": D.TRUNCATE_MIN}
+                  "truncate_min": D.TRUNCATE_MIN, "lr_floor": 0.1}
 
 RECIPES = {
     # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.

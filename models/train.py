@@ -52,14 +52,16 @@ class TrainConfig:
     decay: str = "linear"  # which weights decay: "linear" (MODEL.md) or "all-but-bias" (the course's trainer.py)
     shuffle: bool = True  # a new example order every epoch; False: the file's order (the course's trainer.py)
     position_shift: int = 0  # each example starts at a random position up to this (models.recipe); 0: MODEL.md
+    lr_floor: float = 0.1  # the schedule's lowest multiplier (the course's 0.1; models.recipe may lower it)
 
 
-def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int) -> float:
-    """The course's schedule as a function of the tokens seen (progress may pass 1)."""
+def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int, floor: float = 0.1) -> float:
+    """The course's schedule as a function of the tokens seen (progress may pass 1); `floor`
+    is the course's 0.1 unless a recipe lowers it."""
     if tokens < warmup_tokens:
         return tokens / max(1, warmup_tokens)
     progress = (tokens - warmup_tokens) / max(1, final_tokens - warmup_tokens)
-    return max(0.1, 0.5 * (1.0 + math.cos(math.pi * progress)))
+    return max(floor, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
 def step_lr(tokens_before: int, cfg: TrainConfig) -> float:
@@ -68,7 +70,7 @@ def step_lr(tokens_before: int, cfg: TrainConfig) -> float:
     the base rate itself; every later step uses the schedule at the tokens so far."""
     if tokens_before == 0:
         return cfg.lr
-    return cfg.lr * lr_multiplier(tokens_before, cfg.warmup_tokens, cfg.final_tokens)
+    return cfg.lr * lr_multiplier(tokens_before, cfg.warmup_tokens, cfg.final_tokens, cfg.lr_floor)
 
 
 def pick_device(name: str | None) -> torch.device:

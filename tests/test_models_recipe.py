@@ -55,9 +55,23 @@ def test_once_schedule_warms_up_then_decays_to_the_floor_at_the_last_step():
     peak = later.index(max(later))
     assert later[0] < max(later) <= cfg.lr and 2 <= peak <= 4  # warm-up over 10% of 39 steps ...
     assert all(a >= b for a, b in zip(later[peak:], later[peak + 1:]))  # ... then one decay, never climbing back
-    assert lr_multiplier(tokens, cfg.warmup_tokens, cfg.final_tokens) == pytest.approx(0.1)
+    assert step_lr(tokens, cfg) == pytest.approx(cfg.lr * r.lr_floor, abs=1e-12)  # the decay ends at the floor
     course = Recipe(schedule="course").train_config("pretrain", 25, 0)
     assert (course.warmup_tokens, course.final_tokens) == (512 * 20, 200 * 2937 * 128)
+
+
+def test_lr_floor_bounds_the_decay_and_0_1_is_the_course_schedule():
+    final, warm = 1000, 100
+    for floor in (0.0, 0.05, 0.1, 0.3):
+        lrs = [lr_multiplier(t, warm, final, floor) for t in range(warm, final + 1)]
+        assert min(lrs) == pytest.approx(floor, abs=1e-9) and lrs[-1] == pytest.approx(floor, abs=1e-9)
+        assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+    # the default is the course's 0.1, which its cyclic schedule climbs back from after progress 1.8
+    assert [lr_multiplier(t, warm, final) for t in range(0, 3000, 7)] == \
+        [lr_multiplier(t, warm, final, 0.1) for t in range(0, 3000, 7)]
+    assert lr_multiplier(warm + int(1.9 * (final - warm)), warm, final) > 0.1
+    with pytest.raises(UserError):
+        parse_settings(RECIPES["cpu-60"], ["lr_floor=1.5"])
 
 
 def test_settings_are_parsed_by_type_and_checked():
