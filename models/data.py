@@ -230,6 +230,26 @@ def finetune_string(question: str, answer: str, block_size: int = BLOCK_SIZE) ->
     return s[:-1], PAD_CHAR * (len(question) - 1) + s[len(question):]
 
 
+HEAD_CROP_WINDOW = 64  # a crop starts at a word of the sentence's first 64 characters (where birthplaces sit)
+QUESTION_HEAD = re.compile(r"^Where was .+? born\? ")  # the head question_form writes
+
+
+def crop_points(line: str, window: int = HEAD_CROP_WINDOW) -> tuple[int, list[int]]:
+    """(head, cuts) of a line for head cropping (recipes only, not MODEL.md): head is the length of the
+    part a crop keeps, the question question_form wrote ("Where was Title born? ") or the wiki title
+    ("Title. "); cuts are where the later words within `window` characters of the sentence start.
+    A cropped example reads line[:head] + line[cut:], so the sentence's later words, the birthplace
+    among them, follow the name with other text before them each epoch: what the question asks
+    is then learned from the name, not from the words that happen to precede it in wiki.txt.
+    No answer is used. A line without a head has no cuts."""
+    m = QUESTION_HEAD.match(line) or TITLE.match(line)
+    if m is None:
+        return 0, []
+    head = m.end() if m.re is QUESTION_HEAD else len(m["title"]) + 2
+    end = min(len(line), head + window)
+    return head, [j for j in range(head + 1, end) if line[j - 1] == " " and line[j] != " "]
+
+
 class PretrainDataset:
     """One span-corruption example per line of wiki.txt; `get(i, epoch)` is deterministic.
     `truncate_min` above MODEL.md's 4 (recipes only) keeps more of each line: with the course's
@@ -237,16 +257,34 @@ class PretrainDataset:
     line, is cut away in about two epochs of three."""
 
     def __init__(self, lines: list[str], vocab: Vocab, seed: int = 0, block_size: int = BLOCK_SIZE,
-                 truncate_min: int = TRUNCATE_MIN):
+                 truncate_min: int = TRUNCATE_MIN, head_crop: float = 0.0):
         check_truncate_min(truncate_min, block_size)
+        if not 0 <= head_crop <= 1:
+            raise ValueError(f"head_crop must be in [0, 1], not {head_crop}")
         self.lines, self.vocab, self.seed, self.block_size = lines, vocab, seed, block_size
-        self.truncate_min = truncate_min
+        self.truncate_min, self.head_crop = truncate_min, head_crop
+        self._cuts = [crop_points(line) for line in lines] if head_crop else None
+
+    def _crop(self, i: int, rng: random.Random) -> tuple[int, int]:
+        """(head, cut): the example reads line[:head] + line[cut:]; (0, 0) leaves it whole.
+        Draws from rng only when head_crop is on, so the course's examples are unchanged."""
+        if not self.head_crop:
+            return 0, 0
+        head, cuts = self._cuts[i]
+        crop = rng.random() < self.head_crop and len(cuts) > 0
+        cut = cuts[rng.randrange(len(cuts))] if crop else head
+        return head, cut
+
+    def line(self, i: int, rng: random.Random) -> str:
+        head, cut = self._crop(i, rng)
+        return self.lines[i][:head] + self.lines[i][cut:]
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def strings(self, i: int, epoch: int) -> tuple[str, str]:
-        s = span_corrupt(self.lines[i], example_rng(self.seed, epoch, i), self.block_size, self.truncate_min)
+        rng = example_rng(self.seed, epoch, i)
+        s = span_corrupt(self.line(i, rng), rng, self.block_size, self.truncate_min)
         return s[:-1], s[1:]
 
     def get(self, i: int, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -257,14 +295,15 @@ class PretrainDataset:
         """The examples `get` gives, stacked, built without strings: the same random draws
         (span_draws with each example's own generator), the lines encoded once, and the rows
         assembled by slicing id arrays. Equal to stacking get(i, epoch) (tested)."""
-        if getattr(self, "_ids", None) is None:
-            self._ids = [np.array(self.vocab.encode(line[:truncate_max(self.block_size)]), dtype=np.int64)
-                         for line in self.lines]
+        if getattr(self, "_ids", None) is None:  # whole lines when cropping: a crop brings later text in
+            keep = None if self.head_crop else truncate_max(self.block_size)
+            self._ids = [np.array(self.vocab.encode(line[:keep]), dtype=np.int64) for line in self.lines]
         out = np.full((len(indices), self.block_size), PAD_ID, dtype=np.int64)
         for row, i in enumerate(indices):
-            n, span, start = span_draws(len(self.lines[i]), example_rng(self.seed, epoch, i), self.block_size,
-                                        self.truncate_min)
-            doc = self._ids[i]
+            rng = example_rng(self.seed, epoch, i)
+            head, cut = self._crop(i, rng)
+            doc = self._ids[i] if cut == head else np.concatenate([self._ids[i][:head], self._ids[i][cut:]])
+            n, span, start = span_draws(len(self.lines[i]) - (cut - head), rng, self.block_size, self.truncate_min)
             end = start + span
             out[row, :start] = doc[:start]
             out[row, start] = MASK_ID

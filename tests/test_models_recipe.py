@@ -233,3 +233,40 @@ def test_truncate_min_keeps_each_line_at_least_that_long_and_batch_equals_get(da
     with pytest.raises(UserError, match="truncate_min"):
         parse_settings(Recipe(), ["truncate_min=0"])
     assert parse_settings(Recipe(), ["truncate_min=80"]).truncate_min == 80
+
+
+def test_crop_points_keep_the_head_and_cut_at_later_words():
+    line = "Ralf Wadephul. Ralf Wadephul, born 1969 in Berlin, is a German composer ."
+    for form in (line, D.question_form(line)):
+        head, cuts = D.crop_points(form)
+        assert form[:head] in ("Ralf Wadephul. ", "Where was Ralf Wadephul born? ")
+        assert cuts == sorted(set(cuts)) and all(head < j < head + D.HEAD_CROP_WINDOW for j in cuts)
+        assert [form[j:].split(" ")[0] for j in cuts] == form[head:].split(" ")[1:len(cuts) + 1]
+    assert D.crop_points("no title here") == (0, [])
+    long = "Alpha. " + " ".join(["word"] * 40)
+    assert 7 < max(D.crop_points(long)[1]) < 7 + D.HEAD_CROP_WINDOW
+
+
+def test_head_crop_changes_nothing_when_off_and_batch_equals_get_when_on(data_dir, vocab):
+    lines = [D.question_form(l) for l in D.read_wiki(data_dir / "wiki.txt")[:40]]
+    plain, off = D.PretrainDataset(lines, vocab, seed=5), D.PretrainDataset(lines, vocab, seed=5, head_crop=0.0)
+    for e in (0, 3):
+        assert [plain.strings(i, e) for i in range(40)] == [off.strings(i, e) for i in range(40)]
+    ds = D.PretrainDataset(lines, vocab, seed=5, truncate_min=80, head_crop=0.5)
+    cropped = 0
+    for e in range(4):
+        x, y = ds.batch(list(range(40)), e)
+        xs, ys = zip(*(ds.get(i, e) for i in range(40)))
+        assert torch.equal(x, torch.stack(xs)) and torch.equal(y, torch.stack(ys))
+        for i in range(40):
+            head, cuts = D.crop_points(lines[i])
+            text = ds.line(i, D.example_rng(5, e, i))
+            assert text.startswith(lines[i][:head])  # the question is never cropped
+            if text != lines[i]:
+                cropped += 1
+                assert any(lines[i][head:][j - head:] == text[head:] for j in cuts)
+    assert 40 <= cropped <= 120  # about half of 160 examples
+    with pytest.raises(ValueError, match="head_crop"):
+        D.PretrainDataset(lines, vocab, head_crop=1.5)
+    with pytest.raises(UserError, match="head_crop"):
+        parse_settings(Recipe(), ["head_crop=-0.1"])
