@@ -17,7 +17,8 @@ import torch
 from . import data as D
 from .checkpoint import describe, load_model
 from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed
-from .evaluate import accuracy, bio_completion, bio_completion_line, correct_line, predict
+from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
+                       predict)
 from .fileio import UserError, atomic_write_text
 from .model import VARIANTS, WIRINGS, GPT, GPTConfig
 from .results import RECIPES as RECORD_RECIPES
@@ -436,15 +437,19 @@ def cmd_evaluate(args) -> int:
         return 0
     correct, total = accuracy(preds, [r.answer for r in rows])
     print(correct_line(correct, total))
-    probe = None
-    if args.bio_completion:
+    probe = recall = None
+    if args.bio_completion or args.name_recall:
         # a recipe trained on rewritten lines is probed on the lines as it saw them
         form = (info.get("settings") or {}).get("line_form", "wiki")
         if form not in D.LINE_FORMS:
             raise UserError(f"{args.checkpoint}: trained on line form {form!r}, which this version does not know "
                             f"({', '.join(D.LINE_FORMS)})")
+    if args.bio_completion:
         probe = bio_completion(model, vocab, D.read_wiki(ddir / D.WIKI), rows, device=device, line_form=form)
         print(bio_completion_line(probe))
+    if args.name_recall:
+        recall = name_recall(model, vocab, rows, predictions=preds, line_form=form, device=device)
+        print(name_recall_line(recall))
     if args.no_record:
         return 0
     ckpt = Path(args.checkpoint)
@@ -459,7 +464,7 @@ def cmd_evaluate(args) -> int:
         results_dir=args.results_dir, config=model.config.to_dict(), checkpoint=_display(ckpt),
         checkpoint_format=info.get("format"), eval_file=_display(eval_path), predictions=_display(args.outputs),
         dtype=args.dtype, pretrained=info.get("pretrained"), decoding="batched greedy, key/value cache (models/decode.py)",
-        **({"bio_completion": probe} if probe else {}))
+        **({"bio_completion": probe} if probe else {}), **({"name_recall": recall} if recall else {}))
     print(f"record: {path}")
     return 0
 
@@ -713,6 +718,10 @@ def build_parser() -> Parser:
                    help="also probe memory: complete each person's wiki.txt line, as the model was trained on it, up to "
                         "the answer (models.evaluate.bio_completion); memorised but not answered shows as a high "
                         "probe and a low accuracy")
+    p.add_argument("--name-recall", action="store_true",
+                   help="also probe memory from the name alone: let the model continue the start of the person's line "
+                        "(\"Where was Name born? \" in question form) for 100 characters and look for the answer "
+                        "(models.evaluate.name_recall); the answers it holds but the question does not reach")
     record_options(p)
 
     p = add("london", "the London baseline: predict London for every question", cmd_london)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import torch
@@ -104,6 +105,48 @@ def bio_completion(model: GPT, vocab: Vocab, lines: list[str], rows, *, device: 
         correct = sum(vocab.decode(g[:len(a)]) == a for g, a in zip(generated, answers))
     return {"correct": correct, "probed": len(prompts), "questions": len(rows), "window": window,
             "line_form": line_form}
+
+
+RECALL_STEPS = 100
+
+
+def name_recall(model: GPT, vocab: Vocab, rows, *, predictions: list[str] | None = None, line_form: str = "wiki",
+                device: torch.device | str = "cpu", steps: int = RECALL_STEPS) -> dict:
+    """Does the model know the birthplace from the name alone? For each question, feed the start a
+    person's pretraining line would have before its sentence ("Where was Name born? " in question
+    form, "Name. " in wiki form) and let the model write `steps` characters: recalled when the
+    answer appears in them as a whole word or phrase. Unlike bio_completion no words of the
+    biography are given, so this is the memory the question can reach; with `predictions` it
+    also counts the recalled answers that the question got right. Evaluation only."""
+    head = {"question": "Where was {} born? ", "wiki": "{}. "}[line_form]
+    prompts, answers, which = [], [], []
+    for k, r in enumerate(rows):
+        m = QUESTION.match(r.question)
+        if m and r.answer:
+            prompts.append(vocab.encode(head.format(m["name"])))
+            answers.append(r.answer)
+            which.append(k)
+    recalled = []
+    if prompts:
+        device = torch.device(device)
+        model.eval().to(device)
+        generated = greedy_cached(model, prompts, steps, device)
+        for g, a, k in zip(generated, answers, which):
+            text = vocab.decode(g)
+            if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", text):
+                recalled.append(k)
+    out = {"recalled": len(recalled), "probed": len(prompts), "questions": len(rows), "steps": steps,
+           "line_form": line_form}
+    if predictions is not None:
+        out["recalled_and_answered"] = sum(predictions[k] == rows[k].answer for k in recalled)
+    return out
+
+
+def name_recall_line(probe: dict) -> str:
+    both = (f"; {probe['recalled_and_answered']} of them answered by the question"
+            if "recalled_and_answered" in probe else "")
+    return (f"name recall: the answer in {probe['recalled']} of {probe['probed']} free continuations of the name "
+            f"alone ({probe['steps']} characters, {probe['line_form']} form){both}")
 
 
 def bio_completion_line(probe: dict) -> str:

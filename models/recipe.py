@@ -48,7 +48,8 @@ import torch
 
 from . import data as D
 from .checkpoint import describe
-from .evaluate import accuracy, bio_completion, bio_completion_line, correct_line, predict
+from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
+                       predict)
 from .fileio import UserError
 from .model import GPT, GPTConfig
 from .results import RESULTS_DIR, check_name, command_line, write_record
@@ -261,6 +262,8 @@ def run_recipe(args) -> int:
     print(correct_line(correct, len(answers)))
     probe = bio_completion(final_model, vocab, lines, dev_rows, device=device, line_form=recipe.line_form)
     print(bio_completion_line(probe))
+    recall = name_recall(final_model, vocab, dev_rows, predictions=preds, line_form=recipe.line_form, device=device)
+    print(name_recall_line(recall))
     curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
                   "dev_correct": correct})
     predictions = work / "predictions.txt"
@@ -273,7 +276,7 @@ def run_recipe(args) -> int:
         changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=parameters,
-        smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe,
+        smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss)
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "

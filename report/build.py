@@ -519,7 +519,8 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
     for r in sorted(recipes, key=lambda r: (bool(diffs[id(r)]), -r.accuracy, r.name)):
         settings = r.extra.get("settings", {})
         rows.append({"record": r, "diff": diffs[id(r)], "epochs": settings.get("pretrain_epochs"),
-                     "bio": r.extra.get("bio_completion"), "loss": r.extra.get("final_pretrain_loss"),
+                     "bio": r.extra.get("bio_completion"), "recall": r.extra.get("name_recall"),
+                     "loss": r.extra.get("final_pretrain_loss"),
                      "budget": r.extra.get("budget_seconds"), "within": r.extra.get("within_budget"),
                      "count": Count(r.dev_correct, r.dev_total)})
     summary = None

@@ -210,7 +210,8 @@ def render_html(ctx: Context) -> str:
         notes = tables.recipe_notes(ctx)
         out += ["<h3>A recipe for 2 CPU cores and 60 minutes</h3>", f"<p>{_inline(tables.recipe_summary(ctx))}</p>",
                 "<p>Candidates and seeds, each a record of <code>python -m models recipe</code> (not faithful to "
-                f"MODEL.md). {_inline(tables.BIO_EXPLAINED)}</p>", _table(tables.recipe_table(ctx), code_cols=(0,)),
+                f"MODEL.md). {_inline(tables.BIO_EXPLAINED)} {_inline(tables.RECALL_EXPLAINED)}</p>",
+                _table(tables.recipe_table(ctx), code_cols=(0,)),
                 "<ul>" + "".join(f"<li>{_inline(n)}</li>" for n in notes) + "</ul>" if notes else "",
                 _figure(ctx, "figures/model_recipe.png")]
     out.append(_figure(ctx, "figures/model_receptive_field.png"))

@@ -89,7 +89,7 @@ def render_markdown(ctx: Context) -> str:
     if ctx.model["recipe"]:
         out += ["### A recipe for 2 CPU cores and 60 minutes", "", tables.recipe_summary(ctx), "",
                 "Candidates and seeds, each a record of `python -m models recipe` (not faithful to MODEL.md). "
-                + tables.BIO_EXPLAINED, ""]
+                + tables.BIO_EXPLAINED + " " + tables.RECALL_EXPLAINED, ""]
         out += _table(tables.recipe_table(ctx))
         notes = tables.recipe_notes(ctx)
         out += [f"- {note}" for note in notes] + ([""] if notes else [])

@@ -86,7 +86,7 @@ def _setting(v) -> str:
 
 def recipe_table(ctx: Context) -> Table:
     header = ["record", "differs from the recipe", "seed", "pretraining epochs", "wall time (budget)",
-              "last pretraining epoch's loss", "dev accuracy", "bio completion", "provenance"]
+              "last pretraining epoch's loss", "dev accuracy", "bio completion", "name recall", "provenance"]
     rows = []
     for row in ctx.model["recipe"]["rows"]:
         r = row["record"]
@@ -94,7 +94,8 @@ def recipe_table(ctx: Context) -> Table:
         budget = f" ({duration(row['budget'])}{'' if row['within'] else ', OVER'})" if row["budget"] else ""
         loss = "—" if row["loss"] is None else f"{row['loss']:.3f}"
         rows.append([r.path, diff, "—" if r.seed is None else str(r.seed), str(row["epochs"] or "—"),
-                     duration(r.wall_seconds) + budget, loss, row["count"].text(), _bio(row["bio"]), provenance(r)])
+                     duration(r.wall_seconds) + budget, loss, row["count"].text(), _bio(row["bio"]),
+                     _recall(row["recall"]), provenance(r)])
     return header, rows
 
 
@@ -142,6 +143,19 @@ BIO_EXPLAINED = ("Bio completion: of the dev people whose wiki.txt line, in the 
                  "first 112 characters, how many lines the final model completes with the answer when fed the line "
                  "up to it (`models.evaluate.bio_completion`): what was memorised, whether or not the question gets "
                  "it out.")
+
+
+RECALL_EXPLAINED = ("Name recall: of the 500 dev people, for how many the final model, fed only the start of the "
+                    "person's line (\"Where was Name born? \" in question form), writes the answer somewhere in 100 "
+                    "characters (`models.evaluate.name_recall`), and in brackets how many of those the question itself "
+                    "answered: what the name alone reaches, and how much of it comes out as an answer.")
+
+
+def _recall(probe) -> str:
+    if not isinstance(probe, dict) or not probe.get("probed"):
+        return "—"
+    both = f" ({probe['recalled_and_answered']} answered)" if "recalled_and_answered" in probe else ""
+    return f"{probe['recalled']}/{probe['probed']}{both}"
 
 
 def _bio(probe) -> str:

@@ -195,12 +195,17 @@ def test_evaluate_probes_a_recipe_on_the_lines_it_was_trained_on(pipeline, vocab
     forms = []
     monkeypatch.setattr(cli, "bio_completion", lambda *a, line_form="wiki", **k: forms.append(line_form) or
                         {"correct": 0, "probed": 0, "questions": 30, "window": 112, "line_form": line_form})
-    code, _, err = run(capsys, "evaluate", "--checkpoint", ckpt, "--eval-file", dev, "--outputs", tmp_path / "p.txt",
-                       "--bio-completion", "--no-record", "--no-progress")
+    recalls = []
+    monkeypatch.setattr(cli, "name_recall", lambda *a, line_form="wiki", predictions=None, **k: recalls.append(
+        (line_form, len(predictions))) or {"recalled": 0, "probed": 30, "questions": 30, "steps": 100,
+                                           "line_form": line_form, "recalled_and_answered": 0})
+    code, out, err = run(capsys, "evaluate", "--checkpoint", ckpt, "--eval-file", dev, "--outputs",
+                         tmp_path / "p.txt", "--bio-completion", "--name-recall", "--no-record", "--no-progress")
     if line_form == "limerick":  # a form this version does not know: one line, no probe
-        assert code == 2 and "line form 'limerick'" in err and "Traceback" not in err and forms == []
+        assert code == 2 and "line form 'limerick'" in err and "Traceback" not in err and forms == recalls == []
     else:
-        assert code == 0 and forms == [line_form]
+        n = len((tmp_path / "p.txt").read_text(encoding="utf-8").splitlines())
+        assert code == 0 and forms == [line_form] and recalls == [(line_form, n)] and "name recall:" in out
 
 
 # ---------------------------------------------------------------------------- bad input

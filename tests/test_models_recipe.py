@@ -148,6 +148,33 @@ def test_bio_completion_probes_each_persons_own_line_up_to_the_answer(vocab, mon
     assert E.bio_completion(model, vocab, lines, rows)["correct"] == 0  # a prefix of the answer is not the answer
 
 
+def test_name_recall_feeds_the_name_alone_and_finds_the_answer_as_a_whole_word(vocab, monkeypatch):
+    from models import evaluate as E
+
+    rows = [D.QA("Where was Ann Lee born?", "Paris", 1), D.QA("Where was Bo Ek born?", "Rome", 2),
+            D.QA("Where was Cy Do born?", "Lima", 3), D.QA("Who was Ann Lee?", "Paris", 4)]
+    written = {"Ann Lee": "Ann Lee (born 1950 in Paris) is a painter", "Bo Ek": "Bo Ek was born in Romeo, Michigan",
+               "Cy Do": "Cy Do is a singer from Lima ."}
+    seen = []
+
+    def oracle(model, prompts, steps, device):
+        seen.extend(vocab.decode(p) for p in prompts)
+        return [vocab.encode(written[D.QUESTION.match(vocab.decode(p).strip())["name"]])[:steps] for p in prompts]
+
+    monkeypatch.setattr(E, "greedy_cached", oracle)
+    probe = E.name_recall(torch.nn.Module(), vocab, rows, predictions=["Paris", "Rome", "Oslo", "x"],
+                          line_form="question")
+    assert seen == ["Where was Ann Lee born? ", "Where was Bo Ek born? ", "Where was Cy Do born? "]
+    # "Romeo" is not "Rome"; Lima is recalled but answered Oslo; only Ann Lee is both
+    assert probe == {"recalled": 2, "probed": 3, "questions": 4, "steps": E.RECALL_STEPS, "line_form": "question",
+                     "recalled_and_answered": 1}
+    assert "answer in 2 of 3" in E.name_recall_line(probe)
+    monkeypatch.setattr(E, "greedy_cached", lambda model, prompts, steps, device: (
+        seen.append(vocab.decode(prompts[0])) or [vocab.encode("x")] * len(prompts)))
+    assert E.name_recall(torch.nn.Module(), vocab, rows, line_form="wiki")["recalled"] == 0
+    assert seen[-1] == "Ann Lee. "
+
+
 def test_shifted_positions_move_each_example_whole_and_stay_in_the_block():
     from models.fast import shift_positions
 
