@@ -33,7 +33,8 @@ Levers, each a setting (MODEL.md's value in brackets):
   head_crop       the chance that a pretraining example drops the sentence's words between the name
                   and a later word (one of the first 64 characters; data.crop_points) [0]: a fact is then
                   seen right after the name, as the question needs it, and not only after the words
-                  wiki.txt puts before it (Allen-Zhu & Li's augmentation, without rewriting). Not yet run
+                  wiki.txt puts before it (Allen-Zhu & Li's augmentation, without rewriting). At 0.5 (seed 0): 40/500, and
+                  both probes fell (bio completion 249 -> 104, name recall 113 -> 65); off
 """
 
 from __future__ import annotations

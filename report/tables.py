@@ -99,13 +99,17 @@ def recipe_table(ctx: Context) -> Table:
     return header, rows
 
 
+RECIPE_NOTE_KEYS = ("pilot_note", "rename_note", "name_recall_note")
+
+
 def recipe_notes(ctx: Context) -> list[str]:
-    """Each distinct note the recipe records carry (`pilot_note`), once, with the records it is about."""
+    """Each distinct note the recipe records carry (RECIPE_NOTE_KEYS), once, with the records it is about."""
     by_note: dict[str, list[str]] = {}
     for row in ctx.model["recipe"]["rows"]:
-        note = row["record"].extra.get("pilot_note")
-        if note:
-            by_note.setdefault(note, []).append(f"`{row['record'].name}`")
+        for key in RECIPE_NOTE_KEYS:
+            note = row["record"].extra.get(key)
+            if note:
+                by_note.setdefault(note, []).append(f"`{row['record'].name}`")
     return [f"{', '.join(names)}: {note.rstrip('.')}." for note, names in by_note.items()]
 
 

@@ -313,7 +313,9 @@ def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
                       curve=curve)
 
     res = write_records(tmp_path / "results", record("london", "none", "london", 25),
-                        recipe_record("r-seed0", 110, 0, 3000.0), recipe_record("r-seed1", 95, 1, 3100.0),
+                        {**recipe_record("r-seed0", 110, 0, 3000.0), "name_recall_note": "probed later",
+                         "name_recall": {"recalled": 120, "probed": 500, "recalled_and_answered": 70}},
+                        {**recipe_record("r-seed1", 95, 1, 3100.0), "rename_note": "probed later"},
                         recipe_record("r-nomix", 40, 0, 2900.0, mix_questions=0),
                         {**recipe_record("r-pilot-a", 3, 0, 700.0, pretrain_epochs=15), "pilot_note": "a short pilot"},
                         {**recipe_record("r-pilot-b", 2, 0, 700.0, pretrain_epochs=15, pretrain_lr=1e-3),
@@ -332,8 +334,12 @@ def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
     before = BEFORE_SETTING["line_form"]
     expected = "— (the recipe as defined)" if before == defined["line_form"] else f"line_form = {before}"
     assert f"| r-old.json | {expected} | 0 |" in md
-    # a note shared by records is shown once, under the table, naming them
+    # name recall: what the name alone reaches, and how much of it the question answered; "—" where not probed
+    assert re.search(r"\| r-seed0\.json \|[^\n]*\| 120/500 \(70 answered\) \|", md)
+    assert "answered" not in re.search(r"\| r-nomix\.json \|[^\n]*", md).group(0)
+    # a note shared by records is shown once, under the table, naming them, whichever key carries it
     assert md.count("a short pilot") == 1 and "- `r-pilot-a`, `r-pilot-b`: a short pilot." in md
+    assert md.count("probed later") == 1 and "- `r-seed0`, `r-seed1`: probed later." in md
     html = (out / "index.html").read_text(encoding="utf-8")
     assert html.count("a short pilot") == 1 and "<li><code>r-pilot-a</code>, <code>r-pilot-b</code>: a short pilot" in html
     assert (out / "figures" / "model_recipe.png").is_file()
