@@ -339,10 +339,10 @@ def cmd_pretrain(args) -> int:
     return 0
 
 
-def _evaluate_rows(model, vocab, rows, args, device, dtype="fp32"):
+def _evaluate_rows(model, vocab, rows, args, device, dtype="fp32", answer_form="direct"):
     t0 = time.perf_counter()
     preds = predict(model, vocab, [r.question for r in rows], batch_size=args.eval_batch_size, device=device,
-                    dtype=dtype, progress=_progress(args))
+                    dtype=dtype, progress=_progress(args), answer_form=answer_form)
     return preds, time.perf_counter() - t0
 
 
@@ -430,7 +430,12 @@ def cmd_evaluate(args) -> int:
     device = pick_device(args.device)
     model, info = load_model(args.checkpoint, vocab, variant=args.variant, perceiver_wiring=args.perceiver_wiring,
                              n_head=args.n_head or 8)
-    preds, eval_seconds = _evaluate_rows(model, vocab, rows, args, device, args.dtype)
+    # a recipe trained to write the sentence before the answer is read the same way
+    answer_form = (info.get("settings") or {}).get("answer_form", "direct")
+    if answer_form not in D.ANSWER_FORMS:
+        raise UserError(f"{args.checkpoint}: trained on answer form {answer_form!r}, which this version does not know "
+                        f"({', '.join(D.ANSWER_FORMS)})")
+    preds, eval_seconds = _evaluate_rows(model, vocab, rows, args, device, args.dtype, answer_form)
     _write_lines(args.outputs, preds)
     print(f"wrote {len(preds)} predictions to {args.outputs}")
     if rows[0].answer is None:

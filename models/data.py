@@ -230,6 +230,44 @@ def finetune_string(question: str, answer: str, block_size: int = BLOCK_SIZE) ->
     return s[:-1], PAD_CHAR * (len(question) - 1) + s[len(question):]
 
 
+ANSWER_FORMS = ("direct", "recall")  # a recipe's answer_form: what a training question's target is
+
+
+def recall_answer(question: str, answer: str, lines_by_title: dict[str, str]) -> str | None:
+    """The target of one training question in recall form (recipes only, not MODEL.md): the person's
+    wiki.txt sentence up to the answer, ⁇, then the answer, so that "Where was Name born?⁇" is
+    answered by first writing out the memorised sentence and then copying the birthplace from it;
+    the predicted answer is what follows the second ⁇ (models.evaluate.extract_prediction).
+    Finding a fact in text just written is reading, which 2,000 examples teach for any person;
+    reaching it from the name alone is what the direct form asks and generalises poorly (see the
+    name-recall probe). None when the sentence does not hold the answer as a whole word."""
+    m = QUESTION.match(question)
+    rest = m and lines_by_title.get(m["name"])
+    hit = rest and re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", rest)
+    return rest[:hit.start()] + MASK_CHAR + answer if hit else None
+
+
+def titles(lines: list[str]) -> dict[str, str]:
+    """{title: sentence} of wiki.txt lines "Title. Sentence" (the first line of a title wins)."""
+    out: dict[str, str] = {}
+    for line in lines:
+        m = TITLE.match(line)
+        if m:
+            out.setdefault(m["title"], m["rest"])
+    return out
+
+
+def recall_rows(rows: list[QA], lines: list[str], block_size: int = BLOCK_SIZE) -> tuple[list[QA], int]:
+    """(rows in recall form, how many were left out): a row is left out when its person's sentence
+    does not show the answer or its example would not fit in a block."""
+    by_title, out = titles(lines), []
+    for r in rows:
+        target = recall_answer(r.question, r.answer, by_title)
+        if target is not None and len(r.question) + len(target) + 2 <= block_size:  # question ⁇ target ⁇
+            out.append(QA(r.question, target, r.line))
+    return out, len(rows) - len(out)
+
+
 HEAD_CROP_WINDOW = 64  # a crop starts at a word of the sentence's first 64 characters (where birthplaces sit)
 QUESTION_HEAD = re.compile(r"^Where was .+? born\? ")  # the head question_form writes
 

@@ -232,8 +232,8 @@ class CachedDecoder:
 @torch.no_grad()
 def greedy_cached(model: GPT, prompts: list[list[int]], steps: int, device: torch.device,
                   stop: int = MASK_ID, prefill_group: int = 64, compact: float = 0.75,
-                  share_prefix: bool = True) -> list[list[int]]:
-    """Greedy continuation of each prompt: up to `steps` ids, ending after the first `stop`.
+                  share_prefix: bool = True, stops: int = 1) -> list[list[int]]:
+    """Greedy continuation of each prompt: up to `steps` ids, ending after the `stops`-th `stop`.
     Prompts are prefilled in groups of `prefill_group` of similar length (little padding);
     finished rows leave the batch once fewer than `compact` of its rows are still decoding;
     the tokens that every prompt starts with are run once (share_prefix)."""
@@ -258,7 +258,8 @@ def greedy_cached(model: GPT, prompts: list[list[int]], steps: int, device: torc
     logits = torch.cat(parts)
     rows = order  # the decoder's rows, as prompt indices (finished ones stay until compaction)
     full: list[int] = []  # prompts past the block: full recomputation of the cropped window
-    alive = lambda r: not generated[r] or generated[r][-1] != stop
+    seen = [0] * n  # stop tokens each row has written
+    alive = lambda r: seen[r] < stops
     length = lambda r: len(prompts[r]) + len(generated[r])
     live = [True] * len(rows)
     for s in range(steps):
@@ -266,6 +267,7 @@ def greedy_cached(model: GPT, prompts: list[list[int]], steps: int, device: torc
         for r, ok, token in zip(rows + full, live + [True] * len(full), nxt):
             if ok:
                 generated[r].append(token)
+                seen[r] += token == stop
         if s == steps - 1:
             break
         full = [r for r in full if alive(r)] + [r for r, ok in zip(rows, live) if ok and alive(r) and length(r) > block]

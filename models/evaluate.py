@@ -8,24 +8,27 @@ import sys
 import torch
 from tqdm import tqdm
 
-from .data import LINE_FORMS, MASK_CHAR, MASK_ID, PAD_ID, QUESTION, Vocab
+from .data import ANSWER_FORMS, LINE_FORMS, MASK_CHAR, MASK_ID, PAD_ID, QUESTION, Vocab
 from .decode import greedy_cached
 from .model import GPT, autocast
 
 DECODE_STEPS = 32
 
 
-def extract_prediction(completion: str) -> str:
-    """The text after the first ⁇ up to the next ⁇ (or the end), as the course reads it."""
+def extract_prediction(completion: str, answer_form: str = "direct") -> str:
+    """The text after the first ⁇ up to the next ⁇ (or the end), as the course reads it; in recall
+    form (data.recall_answer) the text after the second ⁇, the first closing the recalled sentence."""
     parts = completion.split(MASK_CHAR)
-    return parts[1] if len(parts) > 1 else ""
+    at = 1 + ANSWER_FORMS.index(answer_form)
+    return parts[at] if len(parts) > at else ""
 
 
 @torch.no_grad()
 def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int = 64,
-            steps: int = DECODE_STEPS, device: torch.device | str = "cpu", dtype: str = "fp32",
-            progress: bool = False, cache: bool = True) -> list[str]:
-    """Predictions for `question ⁇`, decoding greedily up to `steps` characters.
+            steps: int | None = None, device: torch.device | str = "cpu", dtype: str = "fp32",
+            progress: bool = False, cache: bool = True, answer_form: str = "direct") -> list[str]:
+    """Predictions for `question ⁇`, decoding greedily up to `steps` characters (default: 32 in
+    direct form, a block in recall form, where the sentence is written before the answer).
 
     Sequences of a batch are right-padded; the model is causal (vanilla and perceiver alike:
     position j never depends on inputs after j), so every sequence's next-token logits are
@@ -34,9 +37,13 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
     cache: decode with keys/values cached (models.decode, the default); False: run the whole
     model on every prefix (the plain loop, batched). The predictions are the same (tested).
     """
+    if answer_form not in ANSWER_FORMS:
+        raise ValueError(f"answer_form must be one of {', '.join(ANSWER_FORMS)}, not {answer_form!r}")
+    stops = 1 + ANSWER_FORMS.index(answer_form)  # the ⁇ that end a prediction
     device = torch.device(device)
     model.eval().to(device)
     block = model.config.block_size
+    steps = steps or (DECODE_STEPS if stops == 1 else block)
     preds: list[str | None] = [None] * len(questions)
     order = sorted(range(len(questions)), key=lambda i: len(questions[i]))  # similar lengths together
     bar = tqdm(total=len(questions), file=sys.stderr, disable=not progress, desc="decoding")
@@ -45,9 +52,9 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
         seqs = [vocab.encode(questions[i] + MASK_CHAR) for i in chunk]
         if cache:
             with autocast(device, dtype):
-                generated = greedy_cached(model, seqs, steps, device)
+                generated = greedy_cached(model, seqs, steps, device, stops=stops)
             for r, i in enumerate(chunk):
-                preds[i] = extract_prediction(MASK_CHAR + vocab.decode(generated[r]))
+                preds[i] = extract_prediction(MASK_CHAR + vocab.decode(generated[r]), answer_form)
             bar.update(len(chunk))
             continue
         generated: list[list[int]] = [[] for _ in chunk]
@@ -64,11 +71,11 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
             nxt = logits[rows, lengths - 1].float().argmax(-1).tolist()
             for r, token in zip(active, nxt):
                 generated[r].append(token)
-            active = [r for r in active if generated[r][-1] != MASK_ID]
+            active = [r for r in active if generated[r].count(MASK_ID) < stops]
             if not active:
                 break
         for r, i in enumerate(chunk):
-            preds[i] = extract_prediction(MASK_CHAR + vocab.decode(generated[r]))
+            preds[i] = extract_prediction(MASK_CHAR + vocab.decode(generated[r]), answer_form)
         bar.update(len(chunk))
     bar.close()
     return preds

@@ -83,6 +83,7 @@ class Recipe:
     line_form: str = "question"  # question: each line as "Where was Title born? Sentence" (data.question_form) | wiki
     truncate_min: int = 80  # shortest span-corruption truncation (MODEL.md: 4, up to 112)
     head_crop: float = 0.0  # chance that an example drops the words between the name and a later word (data.crop_points)
+    answer_form: str = "direct"  # direct: question ⁇ answer ⁇ | recall: question ⁇ sentence up to the answer ⁇ answer ⁇
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
@@ -91,6 +92,8 @@ class Recipe:
     def __post_init__(self):
         if self.schedule not in ("once", "course"):
             raise ValueError(f"schedule must be once or course, not {self.schedule!r}")
+        if self.answer_form not in D.ANSWER_FORMS:
+            raise ValueError(f"answer_form must be one of {', '.join(D.ANSWER_FORMS)}, not {self.answer_form!r}")
         if self.line_form not in D.LINE_FORMS:
             raise ValueError(f"line_form must be one of {', '.join(D.LINE_FORMS)}, not {self.line_form!r}")
         if self.decay not in ("linear", "all-but-bias"):
@@ -139,7 +142,7 @@ class Recipe:
 # so older records compare against the recipe as it is defined now.
 BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear",
                   "truncate_min": D.TRUNCATE_MIN, "lr_floor": 0.1,
-                  "head_crop": 0.0}
+                  "head_crop": 0.0, "answer_form": "direct"}
 
 RECIPES = {
     # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.
@@ -216,7 +219,7 @@ def run_recipe(args) -> int:
     curve: list[dict] = []
 
     def evaluate(model) -> tuple[int, list[str]]:
-        preds = predict(model, vocab, questions, batch_size=512, device=device)
+        preds = predict(model, vocab, questions, batch_size=512, device=device, answer_form=recipe.answer_form)
         return accuracy(preds, answers)[0], preds
 
     def on_epoch(run: Run, epoch: int) -> None:
@@ -234,6 +237,11 @@ def run_recipe(args) -> int:
     form = D.LINE_FORMS[recipe.line_form]
     pretrain_set = D.PretrainDataset([form(l) for l in lines] if form else lines, vocab, seed=seed,
                                      truncate_min=recipe.truncate_min, head_crop=recipe.head_crop)
+    left_out = 0
+    if recipe.answer_form == "recall":
+        train_rows, left_out = D.recall_rows(train_rows, lines)
+        print(f"[recipe] recall form: {len(train_rows)} training questions, {left_out} left out (the answer not in "
+              f"the person's sentence, or too long for a block)", flush=True)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
     info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": args.recipe, "seed": seed, "limit": None,
@@ -278,7 +286,8 @@ def run_recipe(args) -> int:
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=parameters,
         smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe, name_recall=recall,
-        final_pretrain_loss=final_loss)
+        final_pretrain_loss=final_loss,
+        **({"recall_left_out": left_out} if recipe.answer_form == "recall" else {}))
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")
