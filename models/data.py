@@ -230,21 +230,26 @@ def finetune_string(question: str, answer: str, block_size: int = BLOCK_SIZE) ->
     return s[:-1], PAD_CHAR * (len(question) - 1) + s[len(question):]
 
 
-ANSWER_FORMS = ("direct", "recall")  # a recipe's answer_form: what a training question's target is
+# A recipe's answer_form, what a training question's target is (recipes only, not MODEL.md):
+# direct: the answer (MODEL.md); recall: the person's sentence up to the answer, ⁇, the answer;
+# recall-through: the sentence up to and with the answer, ⁇, the answer again.
+ANSWER_FORMS = ("direct", "recall", "recall-through")
 
 
-def recall_answer(question: str, answer: str, lines_by_title: dict[str, str]) -> str | None:
-    """The target of one training question in recall form (recipes only, not MODEL.md): the person's
-    wiki.txt sentence up to the answer, ⁇, then the answer, so that "Where was Name born?⁇" is
-    answered by first writing out the memorised sentence and then copying the birthplace from it;
-    the predicted answer is what follows the second ⁇ (models.evaluate.extract_prediction).
-    Finding a fact in text just written is reading, which 2,000 examples teach for any person;
-    reaching it from the name alone is what the direct form asks and generalises poorly (see the
-    name-recall probe). None when the sentence does not hold the answer as a whole word."""
+def recall_answer(question: str, answer: str, lines_by_title: dict[str, str], through: bool = False) -> str | None:
+    """The target of one training question in a recall form: the person's wiki.txt sentence up to
+    the answer (through: up to its end), ⁇, then the answer, so that "Where was Name born?⁇" is
+    answered by first writing out the memorised sentence and then the birthplace; the predicted
+    answer is what follows the second ⁇ (models.evaluate.extract_prediction). Finding a fact in
+    text just written is reading, which 2,000 examples teach for any person; reaching it from the
+    name alone is what the direct form asks and generalises poorly (see the name-recall probe).
+    `through` writes the birthplace where the sentence has it, after the words that a memorised
+    fact is keyed on, rather than after a ⁇ that pretraining never put there.
+    None when the sentence does not hold the answer as a whole word."""
     m = QUESTION.match(question)
     rest = m and lines_by_title.get(m["name"])
     hit = rest and re.search(rf"(?<!\w){re.escape(answer)}(?!\w)", rest)
-    return rest[:hit.start()] + MASK_CHAR + answer if hit else None
+    return rest[:hit.end() if through else hit.start()] + MASK_CHAR + answer if hit else None
 
 
 def titles(lines: list[str]) -> dict[str, str]:
@@ -257,12 +262,13 @@ def titles(lines: list[str]) -> dict[str, str]:
     return out
 
 
-def recall_rows(rows: list[QA], lines: list[str], block_size: int = BLOCK_SIZE) -> tuple[list[QA], int]:
+def recall_rows(rows: list[QA], lines: list[str], block_size: int = BLOCK_SIZE,
+                through: bool = False) -> tuple[list[QA], int]:
     """(rows in recall form, how many were left out): a row is left out when its person's sentence
     does not show the answer or its example would not fit in a block."""
     by_title, out = titles(lines), []
     for r in rows:
-        target = recall_answer(r.question, r.answer, by_title)
+        target = recall_answer(r.question, r.answer, by_title, through)
         if target is not None and len(r.question) + len(target) + 2 <= block_size:  # question ⁇ target ⁇
             out.append(QA(r.question, target, r.line))
     return out, len(rows) - len(out)

@@ -17,9 +17,9 @@ DECODE_STEPS = 32
 
 def extract_prediction(completion: str, answer_form: str = "direct") -> str:
     """The text after the first ⁇ up to the next ⁇ (or the end), as the course reads it; in recall
-    form (data.recall_answer) the text after the second ⁇, the first closing the recalled sentence."""
+    forms (data.recall_answer) the text after the second ⁇, the first closing the recalled sentence."""
     parts = completion.split(MASK_CHAR)
-    at = 1 + ANSWER_FORMS.index(answer_form)
+    at = 1 if answer_form == "direct" else 2
     return parts[at] if len(parts) > at else ""
 
 
@@ -39,7 +39,7 @@ def predict(model: GPT, vocab: Vocab, questions: list[str], *, batch_size: int =
     """
     if answer_form not in ANSWER_FORMS:
         raise ValueError(f"answer_form must be one of {', '.join(ANSWER_FORMS)}, not {answer_form!r}")
-    stops = 1 + ANSWER_FORMS.index(answer_form)  # the ⁇ that end a prediction
+    stops = 1 if answer_form == "direct" else 2  # the ⁇ that end a prediction
     device = torch.device(device)
     model.eval().to(device)
     block = model.config.block_size

@@ -84,6 +84,7 @@ class Recipe:
     truncate_min: int = 80  # shortest span-corruption truncation (MODEL.md: 4, up to 112)
     head_crop: float = 0.0  # chance that an example drops the words between the name and a later word (data.crop_points)
     answer_form: str = "direct"  # direct: question ⁇ answer ⁇ | recall: question ⁇ sentence up to the answer ⁇ answer ⁇
+    # | recall-through: question ⁇ sentence up to and with the answer ⁇ answer ⁇ (data.recall_answer)
     weight_decay: float = 0.1
     decay: str = "linear"
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
@@ -238,9 +239,9 @@ def run_recipe(args) -> int:
     pretrain_set = D.PretrainDataset([form(l) for l in lines] if form else lines, vocab, seed=seed,
                                      truncate_min=recipe.truncate_min, head_crop=recipe.head_crop)
     left_out = 0
-    if recipe.answer_form == "recall":
-        train_rows, left_out = D.recall_rows(train_rows, lines)
-        print(f"[recipe] recall form: {len(train_rows)} training questions, {left_out} left out (the answer not in "
+    if recipe.answer_form != "direct":
+        train_rows, left_out = D.recall_rows(train_rows, lines, through=recipe.answer_form == "recall-through")
+        print(f"[recipe] {recipe.answer_form} form: {len(train_rows)} training questions, {left_out} left out (the answer not in "
               f"the person's sentence, or too long for a block)", flush=True)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
@@ -287,7 +288,7 @@ def run_recipe(args) -> int:
         config=final_model.config.to_dict(), parameters=parameters,
         smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss,
-        **({"recall_left_out": left_out} if recipe.answer_form == "recall" else {}))
+        **({"recall_left_out": left_out} if recipe.answer_form != "direct" else {}))
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")
