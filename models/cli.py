@@ -18,7 +18,7 @@ from . import data as D
 from .checkpoint import describe, load_model
 from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed
 from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
-                       predict)
+                       predict, recital, recital_line)
 from .fileio import UserError, atomic_write_text
 from .model import VARIANTS, WIRINGS, GPT, GPTConfig
 from .results import RECIPES as RECORD_RECIPES
@@ -455,6 +455,12 @@ def cmd_evaluate(args) -> int:
     if args.name_recall:
         recall = name_recall(model, vocab, rows, predictions=preds, line_form=form, device=device)
         print(name_recall_line(recall))
+    recited = None
+    if args.recital:
+        if answer_form == "direct":
+            raise UserError(f"{args.checkpoint}: --recital needs a model trained in a recall answer form, not direct")
+        recited = recital(model, vocab, D.read_wiki(ddir / D.WIKI), rows, answer_form, device=device)
+        print(recital_line(recited))
     if args.no_record:
         return 0
     ckpt = Path(args.checkpoint)
@@ -469,7 +475,8 @@ def cmd_evaluate(args) -> int:
         results_dir=args.results_dir, config=model.config.to_dict(), checkpoint=_display(ckpt),
         checkpoint_format=info.get("format"), eval_file=_display(eval_path), predictions=_display(args.outputs),
         dtype=args.dtype, pretrained=info.get("pretrained"), decoding="batched greedy, key/value cache (models/decode.py)",
-        **({"bio_completion": probe} if probe else {}), **({"name_recall": recall} if recall else {}))
+        **({"bio_completion": probe} if probe else {}), **({"name_recall": recall} if recall else {}),
+        **({"recital": recited} if recited else {}))
     print(f"record: {path}")
     return 0
 
@@ -727,6 +734,9 @@ def build_parser() -> Parser:
                    help="also probe memory from the name alone: let the model continue the start of the person's line "
                         "(\"Where was Name born? \" in question form) for 100 characters and look for the answer "
                         "(models.evaluate.name_recall); the answers it holds but the question does not reach")
+    p.add_argument("--recital", action="store_true",
+                   help="a recall-form recipe's model only: how often it writes the person's sentence exactly before "
+                        "its answer, and how often the answer then follows (models.evaluate.recital)")
     record_options(p)
 
     p = add("london", "the London baseline: predict London for every question", cmd_london)

@@ -8,7 +8,7 @@ import sys
 import torch
 from tqdm import tqdm
 
-from .data import ANSWER_FORMS, LINE_FORMS, MASK_CHAR, MASK_ID, PAD_ID, QUESTION, Vocab
+from .data import ANSWER_FORMS, LINE_FORMS, MASK_CHAR, MASK_ID, PAD_ID, QUESTION, Vocab, recall_answer, titles
 from .decode import greedy_cached
 from .model import GPT, autocast
 
@@ -147,6 +147,41 @@ def name_recall(model: GPT, vocab: Vocab, rows, *, predictions: list[str] | None
     if predictions is not None:
         out["recalled_and_answered"] = sum(predictions[k] == rows[k].answer for k in recalled)
     return out
+
+
+@torch.no_grad()
+def recital(model: GPT, vocab: Vocab, lines: list[str], rows, answer_form: str, *,
+            device: torch.device | str = "cpu") -> dict:
+    """Where a recall-form answer goes wrong (data.recall_answer): for each question whose person's
+    sentence holds the answer, decode as `predict` does and compare what the model wrote before its
+    first ⁇ with the sentence it was taught to write: `recited` counts the exact recitals,
+    `recited_and_answered` those followed by the right answer. Evaluation only."""
+    if answer_form == "direct":
+        raise ValueError("the recital probe is for the recall answer forms")
+    by_title = titles(lines)
+    prompts, targets = [], []
+    for r in rows:
+        target = r.answer and recall_answer(r.question, r.answer, by_title, answer_form == "recall-through")
+        if target:
+            prompts.append(vocab.encode(r.question + MASK_CHAR))
+            targets.append((target.split(MASK_CHAR)[0], r.answer))
+    recited = answered = 0
+    if prompts:
+        device = torch.device(device)
+        model.eval().to(device)
+        for g, (sentence, answer) in zip(greedy_cached(model, prompts, model.config.block_size, device, stops=2),
+                                         targets):
+            written = vocab.decode(g).split(MASK_CHAR)
+            if written[0] == sentence:
+                recited += 1
+                answered += len(written) > 1 and written[1] == answer
+    return {"recited": recited, "recited_and_answered": answered, "probed": len(prompts), "questions": len(rows),
+            "answer_form": answer_form}
+
+
+def recital_line(probe: dict) -> str:
+    return (f"recital: the sentence written exactly for {probe['recited']} of {probe['probed']} probed "
+            f"({probe['answer_form']} form); {probe['recited_and_answered']} of them then answered")
 
 
 def name_recall_line(probe: dict) -> str:

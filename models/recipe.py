@@ -50,7 +50,7 @@ import torch
 from . import data as D
 from .checkpoint import describe
 from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
-                       predict)
+                       predict, recital, recital_line)
 from .fileio import UserError
 from .model import GPT, GPTConfig
 from .results import RESULTS_DIR, check_name, command_line, write_record
@@ -274,6 +274,10 @@ def run_recipe(args) -> int:
     print(bio_completion_line(probe))
     recall = name_recall(final_model, vocab, dev_rows, predictions=preds, line_form=recipe.line_form, device=device)
     print(name_recall_line(recall))
+    recited = None
+    if recipe.answer_form != "direct":
+        recited = recital(final_model, vocab, lines, dev_rows, recipe.answer_form, device=device)
+        print(recital_line(recited))
     curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
                   "dev_correct": correct})
     predictions = work / "predictions.txt"
@@ -288,7 +292,7 @@ def run_recipe(args) -> int:
         config=final_model.config.to_dict(), parameters=parameters,
         smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss,
-        **({"recall_left_out": left_out} if recipe.answer_form != "direct" else {}))
+        **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}))
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")

@@ -520,6 +520,7 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
         settings = r.extra.get("settings", {})
         rows.append({"record": r, "diff": diffs[id(r)], "epochs": settings.get("pretrain_epochs"),
                      "bio": r.extra.get("bio_completion"), "recall": r.extra.get("name_recall"),
+                     "recital": r.extra.get("recital"),
                      "loss": r.extra.get("final_pretrain_loss"),
                      "budget": r.extra.get("budget_seconds"), "within": r.extra.get("within_budget"),
                      "count": Count(r.dev_correct, r.dev_total)})

@@ -95,11 +95,11 @@ def recipe_table(ctx: Context) -> Table:
         loss = "—" if row["loss"] is None else f"{row['loss']:.3f}"
         rows.append([r.path, diff, "—" if r.seed is None else str(r.seed), str(row["epochs"] or "—"),
                      duration(r.wall_seconds) + budget, loss, row["count"].text(), _bio(row["bio"]),
-                     _recall(row["recall"]), provenance(r)])
+                     _recall(row["recall"], row.get("recital")), provenance(r)])
     return header, rows
 
 
-RECIPE_NOTE_KEYS = ("pilot_note", "rename_note", "name_recall_note")
+RECIPE_NOTE_KEYS = ("pilot_note", "rename_note", "name_recall_note", "recital_note")
 
 
 def recipe_notes(ctx: Context) -> list[str]:
@@ -152,13 +152,19 @@ BIO_EXPLAINED = ("Bio completion: of the dev people whose wiki.txt line, in the 
 RECALL_EXPLAINED = ("Name recall: of the 500 dev people, for how many the final model, fed only the start of the "
                     "person's line (\"Where was Name born? \" in question form), writes the answer somewhere in 100 "
                     "characters (`models.evaluate.name_recall`), and in brackets how many of those the question itself "
-                    "answered: what the name alone reaches, and how much of it comes out as an answer.")
+                    "answered: what the name alone reaches, and how much of it comes out as an answer. For a "
+                    "recall-form record (`answer_form`: the model writes the person's sentence, then the answer), "
+                    "the recital after it: for how many people with the answer in their sentence the model wrote "
+                    "the sentence exactly, and how many of those it then answered (`models.evaluate.recital`).")
 
 
-def _recall(probe) -> str:
+def _recall(probe, recited=None) -> str:
     if not isinstance(probe, dict) or not probe.get("probed"):
         return "—"
     both = f" ({probe['recalled_and_answered']} answered)" if "recalled_and_answered" in probe else ""
+    if isinstance(recited, dict) and recited.get("probed"):
+        both += (f"; recital {recited['recited']}/{recited['probed']} "
+                 f"({recited['recited_and_answered']} answered)")
     return f"{probe['recalled']}/{probe['probed']}{both}"
 
 

@@ -3,6 +3,7 @@ a whole (smoke-sized) recipe run with its record."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -78,7 +79,7 @@ def test_settings_are_parsed_by_type_and_checked():
     r = parse_settings(RECIPES["cpu-60"], ["n_embd=192", "pretrain-lr=1e-3", "schedule=course"])
     assert (r.n_embd, r.pretrain_lr, r.schedule) == (192, 1e-3, "course")
     for bad in (["colour=red"], ["n_embd=wide"], ["schedule=twice"], ["n_embd"],
-                ["finetune_epochs=0", "mix_questions=0"]):
+                ["finetune_epochs=0", "mix_questions=0"], ["answer_form=essay"]):
         with pytest.raises(UserError):
             parse_settings(RECIPES["cpu-60"], bad)
 
@@ -297,3 +298,82 @@ def test_head_crop_changes_nothing_when_off_and_batch_equals_get_when_on(data_di
         D.PretrainDataset(lines, vocab, head_crop=1.5)
     with pytest.raises(UserError, match="head_crop"):
         parse_settings(Recipe(), ["head_crop=-0.1"])
+
+
+def test_recall_rows_write_the_sentence_up_to_the_answer_then_the_answer(vocab):
+    from models.evaluate import extract_prediction
+
+    lines = ["Ann Lee. Ann Lee (born 1950 in Paris) is a painter from Paris .", "Bo Ek. Bo Ek was born in Romeo .",
+             "Cy Do. Cy Do " + "x" * 100 + " born in Lima .", "Douglas P. Fry. Fry was born in Oslo ."]
+    rows = [D.QA("Where was Ann Lee born?", "Paris", 1),
+            D.QA("Where was Bo Ek born?", "Rome", 2),  # "Romeo" is not "Rome": left out
+            D.QA("Where was Cy Do born?", "Lima", 3),  # does not fit in a block: left out
+            D.QA("Where was Dee Fox born?", "Lima", 4),  # no line: left out
+            D.QA("Where was Douglas P. Fry born?", "Oslo", 5)]
+    kept, left_out = D.recall_rows(rows, lines)
+    assert left_out == 3
+    assert [(r.question, r.answer, r.line) for r in kept] == [
+        ("Where was Ann Lee born?", "Ann Lee (born 1950 in \u2047Paris", 1),  # the first Paris, the sentence only
+        ("Where was Douglas P. Fry born?", "Fry was born in \u2047Oslo", 5)]
+    for r, answer in zip(kept, ["Paris", "Oslo"]):
+        x, y = D.FinetuneDataset([r], vocab).strings(0)
+        full = x + y[-1]
+        assert full.startswith(r.question + "\u2047" + r.answer + "\u2047")
+        # the question's own characters carry no loss; everything written after them does
+        assert set(y[:len(r.question) - 1]) == {D.PAD_CHAR} and y[len(r.question) - 1:].startswith("\u2047")
+        # what the model is taught to write is read back as the answer
+        assert extract_prediction(full[len(r.question):], "recall") == answer
+        assert extract_prediction(full[len(r.question):]) == r.answer.split("\u2047")[0]  # direct: the sentence
+    # through: the birthplace where the sentence has it, then ⁇ and the birthplace again
+    through, _ = D.recall_rows(rows, lines, through=True)
+    assert [r.answer for r in through] == ["Ann Lee (born 1950 in Paris\u2047Paris", "Fry was born in Oslo\u2047Oslo"]
+
+
+def test_recital_compares_what_was_written_before_the_answer_with_the_sentence(vocab, monkeypatch):
+    from models import evaluate as E
+
+    lines = ["Ann Lee. Ann Lee (born 1950 in Paris) is a painter .", "Bo Ek. Bo Ek was born in Rome .",
+             "Cy Do. Cy Do was born in Lima .", "Di Yu. Di Yu is a singer ."]
+    rows = [D.QA("Where was Ann Lee born?", "Paris", 1), D.QA("Where was Bo Ek born?", "Rome", 2),
+            D.QA("Where was Cy Do born?", "Lima", 3), D.QA("Where was Di Yu born?", "Oslo", 4)]
+    written = {"Ann Lee": "Ann Lee (born 1950 in \u2047Paris\u2047",  # recited, answered
+               "Bo Ek": "Bo Ek was born in \u2047Milan\u2047",  # recited, not answered
+               "Cy Do": "Cy Do was born on \u2047Lima\u2047"}  # answered, but not recited
+
+    def oracle(model, prompts, steps, device, stops):
+        assert stops == 2
+        return [vocab.encode(written[D.QUESTION.match(vocab.decode(p)[:-1])["name"]]) for p in prompts]
+
+    monkeypatch.setattr(E, "greedy_cached", oracle)
+    model = torch.nn.Module()
+    model.config = type("C", (), {"block_size": 128})
+    probe = E.recital(model, vocab, lines, rows, "recall")  # Di Yu's sentence has no answer: not probed
+    assert probe == {"recited": 2, "recited_and_answered": 1, "probed": 3, "questions": 4, "answer_form": "recall"}
+    assert "exactly for 2 of 3" in E.recital_line(probe)
+    with pytest.raises(ValueError):
+        E.recital(model, vocab, lines, rows, "direct")
+
+
+def test_recall_recipe_is_evaluated_from_its_checkpoint_the_same_way(tmp_path, capsys):
+    """A recall-form recipe's checkpoint carries its answer form: `evaluate` reads the answer after
+    the second ⁇ and reproduces the recipe's own predictions and dev count."""
+    results, work = tmp_path / "results", tmp_path / "work"
+    assert main(["recipe", "cpu-60", "--smoke", "--no-progress", "--results-dir", str(results), "--work", str(work),
+                 "--set", "answer_form=recall", "--set", "pretrain_epochs=4"]) == 0
+    rec = json.loads((results / "recipe-cpu-60-smoke-custom-seed0.json").read_text())
+    assert rec["settings"]["answer_form"] == "recall" and rec["changed"]["answer_form"] == "recall"
+    assert 0 <= rec["recall_left_out"] < 48
+    out, dev = tmp_path / "p.txt", tmp_path / "dev20.tsv"  # the smoke recipe's 20 dev questions
+    dev.write_text("".join((D.data_dir(None) / D.DEV_TSV).read_text(encoding="utf-8").splitlines(True)[:20]),
+                   encoding="utf-8")
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(work / "pretrain" / "model.safetensors"), "--eval-file",
+                 str(dev), "--outputs", str(out), "--no-record", "--device", "cpu", "--no-progress", "--recital"]) == 0
+    ours = out.read_text(encoding="utf-8").splitlines()
+    assert ours == (work / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    # the smoke recipe's 48 wiki.txt lines hold none of these people; evaluate reads all of wiki.txt
+    assert rec["recital"] == {"recited": 0, "recited_and_answered": 0, "probed": 0, "questions": 20,
+                              "answer_form": "recall"}
+    shown = re.search(r"recital: the sentence written exactly for (\d+) of (\d+) probed \(recall form\)",
+                      capsys.readouterr().out)
+    assert shown and 0 <= int(shown[1]) <= int(shown[2]) and 15 <= int(shown[2]) <= 20

@@ -216,6 +216,23 @@ def test_cached_decoding_predicts_what_the_plain_loop_predicts(variant, wiring, 
     assert [extract_prediction("\u2047" + vocab.decode(g)) for g in plain] == singles
 
 
+@pytest.mark.parametrize("variant,wiring,m", MODELS[:2])
+def test_recall_form_decoding_reads_the_answer_after_the_second_mask(variant, wiring, m, corpus, vocab):
+    """A model trained a little on recall-form questions (data.recall_rows): cached and plain
+    decoding give what GPT.generate over a whole block gives, read after its second ⁇; some
+    predictions are not empty (the model wrote both ⁇), so the reading is exercised."""
+    lines, train, dev = corpus
+    rows, _ = D.recall_rows(train[:64], lines)
+    model = trained_a_little(variant, wiring, m, vocab, rows)
+    questions = [r.question for r in dev[:20]]
+    steps = model.config.block_size
+    singles = [extract_prediction(vocab.decode(model.generate(torch.tensor([vocab.encode(q + "\u2047")]),
+                                                              steps)[0]), "recall") for q in questions]
+    assert sum(bool(s) for s in singles) >= 5
+    for cache in (True, False):
+        assert predict(model, vocab, questions, batch_size=7, answer_form="recall", cache=cache) == singles
+
+
 @pytest.mark.parametrize("variant,wiring,m,qk_norm", [row + (False,) for row in MODELS] +
                          [("vanilla", "default", 8, True), ("perceiver", "default", 8, True)])
 def test_cache_steps_give_the_full_forward_logits(variant, wiring, m, qk_norm, vocab):

@@ -317,6 +317,9 @@ def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
                          "name_recall": {"recalled": 120, "probed": 500, "recalled_and_answered": 70}},
                         {**recipe_record("r-seed1", 95, 1, 3100.0), "rename_note": "probed later"},
                         recipe_record("r-nomix", 40, 0, 2900.0, mix_questions=0),
+                        {**recipe_record("r-recall", 20, 0, 2100.0, answer_form="recall"),
+                         "name_recall": {"recalled": 51, "probed": 500, "recalled_and_answered": 8},
+                         "recital": {"recited": 108, "recited_and_answered": 6, "probed": 478}},
                         {**recipe_record("r-pilot-a", 3, 0, 700.0, pretrain_epochs=15), "pilot_note": "a short pilot"},
                         {**recipe_record("r-pilot-b", 2, 0, 700.0, pretrain_epochs=15, pretrain_lr=1e-3),
                          "pilot_note": "a short pilot"},
@@ -337,6 +340,10 @@ def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
     # name recall: what the name alone reaches, and how much of it the question answered; "—" where not probed
     assert re.search(r"\| r-seed0\.json \|[^\n]*\| 120/500 \(70 answered\) \|", md)
     assert "answered" not in re.search(r"\| r-nomix\.json \|[^\n]*", md).group(0)
+    # a recall-form record adds its recital: sentences written exactly, and how many were then answered
+    assert re.search(r"\| r-recall\.json \| answer_form = recall \|[^\n]*\| 51/500 \(8 answered\); "
+                     r"recital 108/478 \(6 answered\) \|", md)
+    assert "recital" not in re.search(r"\| r-seed0\.json \|[^\n]*", md).group(0)
     # a note shared by records is shown once, under the table, naming them, whichever key carries it
     assert md.count("a short pilot") == 1 and "- `r-pilot-a`, `r-pilot-b`: a short pilot." in md
     assert md.count("probed later") == 1 and "- `r-seed0`, `r-seed1`: probed later." in md
