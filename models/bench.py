@@ -5,6 +5,7 @@ same batches in one process (run_compare, `bench --compare`)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import torch
 
@@ -109,17 +110,19 @@ def _training_batches(dataset, batch_size: int, count: int, seed: int) -> list:
 
 
 def compare_training(config: GPTConfig, dataset, batch_size: int, lr: float, steps: int, warmup: int,
-                     device: torch.device, seed: int = 0, speed=None, epoch: bool = False) -> dict:
+                     device: torch.device, seed: int = 0, speed=None, epoch: bool = False, bf16: bool = False) -> dict:
     """Baseline (padded fp32 step) and fast path on the same batches, their steps interleaved so
     that both see the same machine; throughput in useful (non-PAD target) tokens per second.
     With `epoch`, also time one whole epoch of the faithful order on the fast path (data,
-    packing and steps: everything a real epoch does)."""
+    packing and steps: everything a real epoch does). With `bf16`, also the fast path under
+    bf16 autocast (not exact: never the default), interleaved with the other two."""
     from .fast import BASELINE, FAST, Packed, Stepper
     speed = speed or FAST
     data = _training_batches(dataset, batch_size, warmup + steps, seed)
     cfg = TrainConfig(epochs=1, batch_size=batch_size, lr=lr, seed=seed)
     runs = {}
-    for name, sp in (("baseline", BASELINE), ("fast", speed)):
+    variants = [("baseline", BASELINE), ("fast", speed)] + ([("fast_bf16", replace(speed, dtype="bf16"))] if bf16 else [])
+    for name, sp in variants:
         torch.manual_seed(seed)
         model = GPT(config).to(device).train()
         runs[name] = {"stepper": Stepper(model, cfg, device, sp), "seconds": 0.0, "useful": 0, "losses": []}
@@ -143,6 +146,11 @@ def compare_training(config: GPTConfig, dataset, batch_size: int, lr: float, ste
            "baseline_seconds_per_step": base["seconds"] / steps, "fast_seconds_per_step": fast["seconds"] / steps,
            "first_loss": {"baseline": base["losses"][0], "fast": fast["losses"][0]}}
     row["ratio"] = row["fast"] / row["baseline"]
+    if bf16:
+        b16 = runs["fast_bf16"]
+        row.update(fast_bf16=b16["useful"] / b16["seconds"], fast_bf16_seconds_per_step=b16["seconds"] / steps)
+        row["ratio_bf16"] = row["fast_bf16"] / row["baseline"]
+        row["first_loss"]["fast_bf16"] = b16["losses"][0]
     if epoch:
         stepper = fast["stepper"]
         _sync(device)
@@ -202,7 +210,7 @@ def compare_evaluation(config: GPTConfig, vocab: Vocab, questions: list[str], ba
 def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: list[str], *, variants: list[str],
                 steps: int, warmup: int, epoch: bool, eval_baseline_count: int, eval_count: int,
                 eval_batch_size: int, eval_repeats: int, device: torch.device, seed: int = 0,
-                log=None) -> list[dict]:
+                bf16: bool = False, log=None) -> list[dict]:
     pre = PretrainDataset(wiki_lines, vocab, seed)
     fin = FinetuneDataset(train_rows, vocab)
     rows = []
@@ -210,7 +218,7 @@ def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: 
         config = GPTConfig(vocab_size=len(vocab), variant=variant)
         for stage, dataset, recipe in (("pretrain", pre, "pretrain"), ("finetune", fin, "no-pretraining")):
             r = compare_training(config, dataset, RECIPES[recipe]["batch_size"], RECIPES[recipe]["lr"], steps, warmup,
-                                 device, seed, epoch=epoch and stage == "pretrain")
+                                 device, seed, epoch=epoch and stage == "pretrain", bf16=bf16)
             if stage != "pretrain":
                 r.pop("epoch_seconds_fast")
                 r.pop("epoch_measured")
@@ -236,6 +244,9 @@ def format_compare(rows: list[dict], header: bool = True) -> str:
                       f"vs {r['fast_seconds_per_step']:.2f}")
             if "epoch_seconds_fast" in r:
                 detail += f"; fast epoch {r['epoch_seconds_fast']:.1f} s" + ("" if r["epoch_measured"] else " (est.)")
+            if "ratio_bf16" in r:
+                detail += (f"; fast with bf16 autocast (not exact) {r['fast_bf16']:.1f} = {r['ratio_bf16']:.1f}x, "
+                           f"{r['fast_bf16_seconds_per_step']:.2f} s/step")
         lines.append(f"{r['stage']:<9} {r['variant']:<10} {r['unit']:<16} {r['baseline']:>10.1f} {r['fast']:>10.1f} "
                      f"{r['ratio']:>6.1f}x  {detail}")
     return "\n".join(lines)

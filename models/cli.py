@@ -22,7 +22,7 @@ from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_li
 from .fileio import UserError, atomic_write_text
 from .model import VARIANTS, WIRINGS, GPT, GPTConfig
 from .results import RECIPES as RECORD_RECIPES
-from .results import RESULTS_DIR, check_name, command_line, cpu_name, git_commit, write_record
+from .results import RESULTS_DIR, check_name, command_line, cpu_features, cpu_name, git_commit, write_record
 from .train import RECIPES, Run, TrainConfig, device_name, pick_device
 
 RUNS_DIR = D.REPO_ROOT / "runs"
@@ -568,9 +568,9 @@ def _bench_compare(args, vocab, lines, train, dev, device) -> int:
     settings = dict(steps=steps, warmup=args.warmup, epoch=not (quick or args.no_epoch),
                     eval_baseline_count=args.eval_baseline_count or (10 if quick else 50),
                     eval_count=args.eval_count or len(dev),
-                    eval_batch_size=args.eval_batch_size, eval_repeats=1 if quick else 3)
+                    eval_batch_size=args.eval_batch_size, eval_repeats=1 if quick else 3, bf16=args.bf16)
     load_before = os.getloadavg()
-    head = (f"device {device_name(device)} ({cpu_name() if device.type == 'cpu' else 'CUDA'}), "
+    head = (f"device {device_name(device)} ({cpu_name() + ', ' + cpu_features() if device.type == 'cpu' else 'CUDA'}), "
             f"{torch.get_num_threads()} threads; load average {load_before[0]:.2f}; baseline = padded fp32 step, "
             f"torch dropout, for-loop AdamW / one question at a time, full recompute")
     log = None if args.json else print
@@ -585,6 +585,7 @@ def _bench_compare(args, vocab, lines, train, dev, device) -> int:
             "seconds": time.perf_counter() - t0, "command": command_line(args.argv)}
     if device.type == "cpu":
         info["cpu"] = cpu_name()
+        info["cpu_features"] = cpu_features()
     if args.json:
         print(json.dumps({**info, "rows": rows}))
     else:
@@ -760,6 +761,9 @@ def build_parser() -> Parser:
                    help="with --compare: 1 timed step, no whole epoch (estimated), 10 baseline questions")
     p.add_argument("--no-epoch", action="store_true",
                    help="with --compare: estimate the fast pretraining epoch from the timed steps instead of running it")
+    p.add_argument("--bf16", action="store_true",
+                   help="with --compare: also time the fast training path under bf16 autocast (not exact, so never "
+                        "a default; a speed-up only on CPUs with native bf16, e.g. AVX-512 BF16)")
     p.add_argument("--eval-baseline-count", type=positive_int,
                    help="with --compare: questions decoded one at a time for the baseline (default 50; quick 10)")
     p.add_argument("--variants", type=lambda s: [v for v in s.split(",") if v], default=list(VARIANTS),

@@ -47,11 +47,12 @@ def _attend(attn, x_q, k, v, mask):
     return attn.proj(_merge(attention(q, k, v, mask)))
 
 
-def _attend_rows(attn, x_q, k, v, last, group: int = 64):
+def _attend_rows(attn, x_q, k, v, last, group: int = 64, q=None):
     """One query per row (B, 1, C) over cached keys/values (B, H, S, D), row b seeing keys
     0..last[b]; rows in groups of `group`, each reading its cache only up to its own largest
-    `last` (rows come sorted by length, so this skips most of the unwritten tail)."""
-    q = attn.queries(x_q)
+    `last` (rows come sorted by length, so this skips most of the unwritten tail). `q`: the
+    queries (B, H, 1, D), when they are already known (x_q is then unused)."""
+    q = attn.queries(x_q) if q is None else q
     out = []
     for a in range(0, q.shape[0], group):
         lst = last[a:a + group]
@@ -89,6 +90,9 @@ class CachedDecoder:
         self.wiring = model.config.perceiver_wiring
         self.m = model.config.bottleneck_dim
         self.caches: dict[str, torch.Tensor] = {}
+        if self.perceiver:  # the down block's queries come from the basis C alone: made once
+            down = model.down_block
+            self.basis_queries = down.attn.queries(down.ln1(down.C))[0]  # (H, m, D)
 
     def _put(self, name, value, rows: slice, positions: int):
         """Write value (g, H, t, D) into cache `name` (rows, first t of `positions` positions)."""
@@ -203,17 +207,20 @@ class CachedDecoder:
             return model.head(model.ln_f(x[:, 0]))
         default = self.wiring == "default"
         down, up = model.down_block, model.up_block
-        k, v = _kv(down.attn, x if default else down.ln1(x))
-        _write(self.caches["kd"], k, pos)
-        _write(self.caches["vd"], v, pos)
         latent = pos.clamp(max=self.m - 1)  # the last latent this position reads
         new = pos < self.m  # rows whose position brings a new latent
         if bool(new.any()):  # rows come sorted by length: those with a new latent come first
             b = int(new.nonzero().max()) + 1
             cache = lambda name: self.caches[name][:b]
             lat, fresh = latent[:b], new[:b]
+            # only latents read the down block's keys/values, and latent i only those of
+            # positions 0..i: a position >= m needs none
+            k, v = _kv(down.attn, x[:b] if default else down.ln1(x[:b]))
+            _write(cache("kd"), k, pos[:b], fresh)
+            _write(cache("vd"), v, pos[:b], fresh)
             c = down.C[0, lat][:, None]
-            z = _attend_rows(down.attn, down.ln1(c), cache("kd"), cache("vd"), lat)
+            q = self.basis_queries[:, lat].transpose(0, 1)[:, :, None]
+            z = _attend_rows(down.attn, None, cache("kd"), cache("vd"), lat, q=q)
             z = _mlp(down, c + z if default else z)
             for i, block in enumerate(model.blocks):
                 h = block.ln1(z)

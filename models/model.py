@@ -136,14 +136,17 @@ def attention(q, k, v, mask=None, dropout_p: float = 0.0, training: bool = False
     source = _fast_source(q) if p > 0.0 else None
     if source is None:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
+    # Passes over the (B, H, Tq, Tk) scores cost more than their arithmetic here (they do not
+    # fit in cache), so: the scale goes on q, the mask is filled in place (the product is not
+    # needed for the backward pass), the dropped weights are zeroed with the boolean mask itself
+    # (multiplying by it would convert it to floats, forward and backward) and the kept ones
+    # scaled on the output, the smaller side.
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    s = torch.matmul(q, k.transpose(-2, -1))
-    if mask is None:
-        s = s * scale
-    else:  # one pass: scale, and -inf where masked
-        s = torch.where(mask, s * scale, float("-inf"))
-    weights = torch.softmax(s, dim=-1) * source.keep(s.shape, p)  # dropped weights zeroed ...
-    return torch.matmul(weights, v) * (1.0 / (1.0 - p))  # ... and the kept ones scaled, on the smaller side
+    s = torch.matmul(q * scale, k.transpose(-2, -1))
+    if mask is not None:
+        s = s.masked_fill_(~mask, float("-inf"))
+    weights = torch.where(source.keep(s.shape, p), torch.softmax(s, dim=-1), 0.0)
+    return torch.matmul(weights, v) * (1.0 / (1.0 - p))
 
 
 def _one_query(q, k, v, mask, scale):

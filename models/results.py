@@ -49,6 +49,18 @@ def cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_features() -> str:
+    """What decides CPU speed here: torch's vector ISA, and whether bf16 matrix products run
+    natively (AVX-512 BF16 or AMX; elsewhere bf16 is emulated and far slower than fp32). The
+    machines behind one name ("AMD EPYC") have differed from day to day, so records say this."""
+    import torch
+    try:
+        bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    except (AttributeError, RuntimeError):
+        bf16 = False
+    return f"{torch.backends.cpu.get_cpu_capability()}, {'native' if bf16 else 'no native'} bf16"
+
+
 def command_line(argv: list[str] | None = None) -> str:
     args = sys.argv[1:] if argv is None else argv
     return "python -m models " + shlex.join(args)

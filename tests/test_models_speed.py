@@ -129,6 +129,26 @@ def test_fast_dropout_has_torch_dropouts_distribution():
     assert torch.allclose(same, plain, atol=1e-6)
 
 
+def test_attention_with_a_dropout_source_is_the_formula_with_its_mask():
+    """The written-out core (scale on q, mask filled in place, dropped weights zeroed with the
+    boolean mask, kept ones scaled on the output) gives the textbook formula's output and
+    gradients, softmax(q kᵀ / √d, masked) ⊙ keep / (1 - p) · v, with the source's keep mask."""
+    g = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(2, 3, 6, 4, generator=g, requires_grad=True) for _ in range(3))
+    mask = torch.ones(6, 6, dtype=torch.bool).tril()
+    p = 0.3
+    with dropout_source(DropoutSource(5)):
+        out = attention(q, k, v, mask, dropout_p=p, training=True)
+    keep = DropoutSource(5).keep((2, 3, 6, 6), p)
+    assert 0 < keep.sum() < keep.numel()
+    scores = (q @ k.transpose(-2, -1) / math.sqrt(4)).masked_fill(~mask, float("-inf"))
+    ref = (torch.softmax(scores, dim=-1) * keep / (1 - p)) @ v
+    assert torch.allclose(out, ref, atol=1e-6)
+    probe = torch.randn(out.shape, generator=g)
+    for a, b in zip(torch.autograd.grad(out, (q, k, v), probe), torch.autograd.grad(ref, (q, k, v), probe)):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
 def test_single_query_attention_matches_the_fused_kernel():
     g = torch.Generator().manual_seed(0)
     q, k, v = torch.randn(6, 4, 1, 8, generator=g), torch.randn(6, 4, 9, 8, generator=g), torch.randn(6, 4, 9, 8,
@@ -332,10 +352,14 @@ def test_bench_compare_rows(corpus, vocab):
     lines, _, dev = corpus
     config = GPTConfig(vocab_size=len(vocab), n_layer=2, n_head=2, n_embd=16)
     ds = D.PretrainDataset(lines[:64], vocab)
-    r = compare_training(config, ds, 16, 6e-3, steps=1, warmup=1, device=torch.device("cpu"), epoch=True)
+    r = compare_training(config, ds, 16, 6e-3, steps=1, warmup=1, device=torch.device("cpu"), epoch=True, bf16=True)
     assert r["ratio"] == pytest.approx(r["fast"] / r["baseline"]) and r["epoch_measured"]
     assert r["batch"] == "16x127" and int(r["fast_rows"].split("x")[0]) < 16
     assert r["first_loss"]["baseline"] == pytest.approx(r["first_loss"]["fast"], rel=0.05)
+    # bf16 autocast: another rounding of the same step, so the same loss to a few per cent, not exactly
+    assert r["ratio_bf16"] == pytest.approx(r["fast_bf16"] / r["baseline"])
+    assert r["first_loss"]["fast_bf16"] == pytest.approx(r["first_loss"]["fast"], rel=0.02)
+    assert r["first_loss"]["fast_bf16"] != r["first_loss"]["fast"]
     e = compare_evaluation(config, vocab, [q.question for q in dev[:12]], 4, 64, torch.device("cpu"))
     assert e["identical_predictions"] and e["baseline_examples"] == 4 and e["examples"] == 12
     table = format_compare([{"stage": "pretrain", "variant": "vanilla", "unit": "useful tokens/s", **r},
@@ -379,3 +403,4 @@ def test_bench_compare_command_quick(capsys):
     assert code == 0 and [r["stage"] for r in rows] == ["pretrain", "finetune", "evaluate"]
     assert {"stage", "variant", "unit", "baseline", "fast", "ratio"} <= rows[0].keys()
     assert "epoch_seconds_fast" in rows[0] and rows[2]["identical_predictions"]
+    assert "ratio_bf16" not in rows[0]  # bf16 is timed only when asked (--bf16)
