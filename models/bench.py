@@ -167,41 +167,51 @@ def compare_training(config: GPTConfig, dataset, batch_size: int, lr: float, ste
 
 
 def compare_evaluation(config: GPTConfig, vocab: Vocab, questions: list[str], baseline_count: int,
-                       batch_size: int, device: torch.device, seed: int = 0, repeats: int = 1) -> dict:
-    """One question at a time, the whole model run on every prefix (GPT.generate, the course's
-    loop), on an evenly spaced subset of `baseline_count` questions, against batched cached
-    decoding of all the questions; examples per second, and whether the subset's predictions
-    are identical. The model is untrained, so it rarely emits ⁇ and nearly every question
-    decodes all 32 characters: the most work per question."""
+                       batch_size: int, device: torch.device, seed: int = 0, repeats: int = 1,
+                       model: GPT | None = None, model_name: str | None = None) -> dict:
+    """One question at a time, the whole model run on every prefix for 32 characters (GPT.generate
+    under no_grad: the course's `sample`), on an evenly spaced subset of `baseline_count`
+    questions, against batched cached decoding of all the questions; questions per second, and
+    whether the subset's predictions are identical. The two alternate in `repeats` rounds (a
+    share of the subset, then one run of all the questions), so that both see the same machine.
+
+    `model`: a trained model; by default an untrained one, which rarely emits ⁇, so nearly every
+    question decodes all 32 characters: the most work per question for the fast path (a trained
+    model's questions stop at their ⁇; the course's loop never stops early)."""
     from .data import MASK_CHAR
     from .evaluate import DECODE_STEPS, extract_prediction
-    torch.manual_seed(seed)
-    model = GPT(config).to(device).eval()
+    if model is None:
+        torch.manual_seed(seed)
+        model, model_name = GPT(config), f"untrained (seed {seed})"
+    model = model.to(device).eval()
     stride = max(1, len(questions) // baseline_count)
     subset = list(range(0, len(questions), stride))[:baseline_count]
     predict(model, vocab, questions[:8], batch_size=batch_size, device=device)  # warm-up
-    _sync(device)
-    t0 = time.perf_counter()
-    singles = []
-    for i in subset:
-        out = model.generate(torch.tensor([vocab.encode(questions[i] + MASK_CHAR)], device=device), DECODE_STEPS)
-        singles.append(extract_prediction(vocab.decode(out[0].tolist())))
-    _sync(device)
-    base_seconds = time.perf_counter() - t0
-    fast_runs = []
-    for _ in range(repeats):
+    singles, base_seconds, fast_runs = [], 0.0, []
+    rounds = max(1, min(repeats, len(subset)))
+    for r in range(rounds):
         _sync(device)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for i in subset[r::rounds]:
+                out = model.generate(torch.tensor([vocab.encode(questions[i] + MASK_CHAR)], device=device),
+                                     DECODE_STEPS)
+                singles.append((i, extract_prediction(vocab.decode(out[0].tolist()))))
+        _sync(device)
+        base_seconds += time.perf_counter() - t0
         t0 = time.perf_counter()
         preds = predict(model, vocab, questions, batch_size=batch_size, device=device)
         _sync(device)
         fast_runs.append(time.perf_counter() - t0)
-    fast_seconds = sorted(fast_runs)[len(fast_runs) // 2]
-    same = sum(preds[i] == s for i, s in zip(subset, singles))
-    row = {"examples": len(questions), "baseline_examples": len(subset),
+    fast_seconds = sum(fast_runs) / len(fast_runs)
+    same = sum(preds[i] == s for i, s in singles)
+    # characters the fast path decodes: up to and including the ⁇ that ends a prediction, at most 32
+    decoded = sum(min(len(p) + 1, DECODE_STEPS) for p in preds) / len(preds)
+    row = {"examples": len(questions), "baseline_examples": len(subset), "model": model_name,
            "baseline": len(subset) / base_seconds, "fast": len(questions) / fast_seconds,
            "baseline_seconds_per_example": base_seconds / len(subset), "fast_seconds": fast_seconds,
            "fast_seconds_runs": fast_runs, "identical_predictions": same == len(subset),
-           "identical_count": same}
+           "identical_count": same, "fast_characters_per_question": decoded}
     row["ratio"] = row["fast"] / row["baseline"]
     row["seconds_500_baseline_estimate"] = row["baseline_seconds_per_example"] * len(questions)
     return row
@@ -210,7 +220,8 @@ def compare_evaluation(config: GPTConfig, vocab: Vocab, questions: list[str], ba
 def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: list[str], *, variants: list[str],
                 steps: int, warmup: int, epoch: bool, eval_baseline_count: int, eval_count: int,
                 eval_batch_size: int, eval_repeats: int, device: torch.device, seed: int = 0,
-                bf16: bool = False, log=None) -> list[dict]:
+                bf16: bool = False, eval_models: dict | None = None, log=None) -> list[dict]:
+    """eval_models: variant -> (trained model, its name) for the evaluation rows (default untrained)."""
     pre = PretrainDataset(wiki_lines, vocab, seed)
     fin = FinetuneDataset(train_rows, vocab)
     rows = []
@@ -225,8 +236,9 @@ def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: 
             rows.append({"stage": stage, "variant": variant, "unit": "useful tokens/s", **r})
             if log:
                 log(format_compare(rows[-1:], header=False))
+        trained, name = (eval_models or {}).get(variant, (None, None))
         r = compare_evaluation(config, vocab, dev_questions[:eval_count], eval_baseline_count, eval_batch_size,
-                               device, seed, eval_repeats)
+                               device, seed, eval_repeats, trained, name)
         rows.append({"stage": "evaluate", "variant": variant, "unit": "questions/s", **r})
         if log:
             log(format_compare(rows[-1:], header=False))
@@ -237,8 +249,10 @@ def format_compare(rows: list[dict], header: bool = True) -> str:
     lines = [f"{'stage':<9} {'variant':<10} {'unit':<16} {'baseline':>10} {'fast':>10} {'ratio':>7}  detail"] if header else []
     for r in rows:
         if r["stage"] == "evaluate":
-            detail = (f"baseline: {r['baseline_examples']} questions one at a time, full recompute; fast: "
-                      f"{r['examples']} batched, cached; identical predictions: {r['identical_predictions']}")
+            detail = (f"{r['model']} model; baseline: {r['baseline_examples']} questions one at a time, full "
+                      f"recompute, 32 characters; fast: {r['examples']} batched, cached, "
+                      f"{r['fast_characters_per_question']:.1f} characters a question; identical predictions: "
+                      f"{r['identical_predictions']}")
         else:
             detail = (f"{r['batch']} padded vs packed {r['fast_rows']}; s/step {r['baseline_seconds_per_step']:.2f} "
                       f"vs {r['fast_seconds_per_step']:.2f}")

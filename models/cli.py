@@ -540,6 +540,11 @@ def cmd_nearest_name(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import format_rows, run_bench
+    compare_only = [flag for flag, given in (("--quick", args.quick), ("--no-epoch", args.no_epoch), ("--bf16", args.bf16),
+                                             ("--eval-checkpoint", args.eval_checkpoint),
+                                             ("--eval-baseline-count", args.eval_baseline_count)) if given]
+    if compare_only and not args.compare:
+        raise UserError(f"{', '.join(compare_only)}: only with --compare")
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     device = pick_device(args.device)
@@ -563,6 +568,15 @@ def cmd_bench(args) -> int:
 
 def _bench_compare(args, vocab, lines, train, dev, device) -> int:
     from .bench import format_compare, run_compare
+    eval_models = {}
+    for path in args.eval_checkpoint or []:
+        model, _ = load_model(path, vocab)
+        if model.config.variant in eval_models:
+            raise UserError(f"two --eval-checkpoint files are {model.config.variant} models; give one per variant")
+        eval_models[model.config.variant] = (model, f"{_display(Path(path))} ({describe(model.config)})")
+    missing = set(eval_models) - set(args.variants)
+    if missing:
+        raise UserError(f"--eval-checkpoint gives a {', '.join(sorted(missing))} model, but --variants leaves it out")
     quick = args.quick
     steps = args.steps or (1 if quick else 2)
     settings = dict(steps=steps, warmup=args.warmup, epoch=not (quick or args.no_epoch),
@@ -579,7 +593,7 @@ def _bench_compare(args, vocab, lines, train, dev, device) -> int:
         print(format_compare([], header=True))
     t0 = time.perf_counter()
     rows = run_compare(vocab, lines, train, dev, variants=args.variants, device=device, seed=args.seed, log=log,
-                       **settings)
+                       eval_models=eval_models, **settings)
     info = {"device": device_name(device), "threads": torch.get_num_threads(), "settings": settings,
             "load_average_before": load_before, "load_average_after": os.getloadavg(),
             "seconds": time.perf_counter() - t0, "command": command_line(args.argv)}
@@ -764,6 +778,9 @@ def build_parser() -> Parser:
     p.add_argument("--bf16", action="store_true",
                    help="with --compare: also time the fast training path under bf16 autocast (not exact, so never "
                         "a default; a speed-up only on CPUs with native bf16, e.g. AVX-512 BF16)")
+    p.add_argument("--eval-checkpoint", action="append", metavar="CKPT",
+                   help="with --compare: decode with this trained model (either format) in its variant's evaluation "
+                        "row instead of an untrained one, whose questions never stop early; once per variant")
     p.add_argument("--eval-baseline-count", type=positive_int,
                    help="with --compare: questions decoded one at a time for the baseline (default 50; quick 10)")
     p.add_argument("--variants", type=lambda s: [v for v in s.split(",") if v], default=list(VARIANTS),

@@ -302,7 +302,8 @@ def test_bad_input_gives_one_line_and_leaves_nothing(case, checkpoints, tmp_path
 
 def test_unknown_flags_and_values_are_one_line(capsys):
     for argv in (["examples", "--kind", "pretrain", "--count", "x"], ["pretrain", "--bogus"], ["nosuch"],
-                 ["pretrain", "--dropout", "1.5"], ["bench", "--variants", "tiny"]):
+                 ["pretrain", "--dropout", "1.5"], ["bench", "--variants", "tiny"], ["bench", "--bf16"],
+                 ["bench", "--compare", "--eval-checkpoint", "no/such.safetensors"]):
         code, out, err = run(capsys, *argv)
         assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("models: error: "), argv
 

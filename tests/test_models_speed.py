@@ -360,8 +360,14 @@ def test_bench_compare_rows(corpus, vocab):
     assert r["ratio_bf16"] == pytest.approx(r["fast_bf16"] / r["baseline"])
     assert r["first_loss"]["fast_bf16"] == pytest.approx(r["first_loss"]["fast"], rel=0.02)
     assert r["first_loss"]["fast_bf16"] != r["first_loss"]["fast"]
-    e = compare_evaluation(config, vocab, [q.question for q in dev[:12]], 4, 64, torch.device("cpu"))
-    assert e["identical_predictions"] and e["baseline_examples"] == 4 and e["examples"] == 12
+    e = compare_evaluation(config, vocab, [q.question for q in dev[:12]], 4, 64, torch.device("cpu"), repeats=2)
+    assert e["identical_predictions"] and e["identical_count"] == e["baseline_examples"] == 4 and e["examples"] == 12
+    assert len(e["fast_seconds_runs"]) == 2 and e["model"] == "untrained (seed 0)"
+    assert 1 <= e["fast_characters_per_question"] <= 32
+    torch.manual_seed(3)
+    given = compare_evaluation(config, vocab, [q.question for q in dev[:12]], 4, 64, torch.device("cpu"),
+                               model=GPT(config), model_name="given")
+    assert given["model"] == "given" and given["identical_predictions"]
     table = format_compare([{"stage": "pretrain", "variant": "vanilla", "unit": "useful tokens/s", **r},
                             {"stage": "evaluate", "variant": "vanilla", "unit": "questions/s", **e}])
     assert len(table.splitlines()) == 3 and "identical predictions: True" in table
