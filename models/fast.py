@@ -16,8 +16,10 @@ of it (see models/SPEED.md):
   (seed, step): same distribution as torch's dropout, a third of the cost.
 - optimizer: AdamW's "forloop" (torch's CPU default, the baseline), "foreach" or "fused"
   implementation: the same update up to float rounding (tested).
-- dtype bf16: autocast (CPU or CUDA). Not exact; off by default. This CPU (AMD EPYC, AVX2,
-  no AVX-512 BF16) runs bf16 matrix products far slower than fp32, so it is for GPUs.
+- dtype bf16: autocast (CPU or CUDA). Not exact; off by default. A speed-up only where bf16
+  matrix products are native: on the Zen 4 machine with AVX-512 BF16 the fast step takes about
+  half the fp32 time; on the Zen 3 one (AVX2) bf16 is emulated, about 100x slower than fp32.
+  models.results.cpu_features says which a machine is.
 - compile: torch.compile of the model (dynamic shapes, as packed batches vary). Off by default.
 """
 

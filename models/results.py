@@ -86,7 +86,7 @@ def write_record(name: str, *, variant: str, recipe: str, faithful: bool, device
         "dev_accuracy": dev_correct / dev_total if dev_total else None,
     }
     if device == "cpu":
-        extra.setdefault("device_detail", cpu_name())
+        extra.setdefault("device_detail", f"{cpu_name()} ({cpu_features()})")
     record.update(extra)
     path = Path(results_dir or RESULTS_DIR) / f"{name}.json"
     atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
