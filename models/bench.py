@@ -217,17 +217,23 @@ def compare_evaluation(config: GPTConfig, vocab: Vocab, questions: list[str], ba
     return row
 
 
+STAGES = ("pretrain", "finetune", "evaluate")
+
+
 def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: list[str], *, variants: list[str],
                 steps: int, warmup: int, epoch: bool, eval_baseline_count: int, eval_count: int,
                 eval_batch_size: int, eval_repeats: int, device: torch.device, seed: int = 0,
-                bf16: bool = False, eval_models: dict | None = None, log=None) -> list[dict]:
-    """eval_models: variant -> (trained model, its name) for the evaluation rows (default untrained)."""
+                bf16: bool = False, eval_models: dict | None = None, stages=STAGES, log=None) -> list[dict]:
+    """eval_models: variant -> (trained model, its name) for the evaluation rows (default untrained);
+    stages: which of pretrain, finetune, evaluate to measure."""
     pre = PretrainDataset(wiki_lines, vocab, seed)
     fin = FinetuneDataset(train_rows, vocab)
     rows = []
     for variant in variants:
         config = GPTConfig(vocab_size=len(vocab), variant=variant)
         for stage, dataset, recipe in (("pretrain", pre, "pretrain"), ("finetune", fin, "no-pretraining")):
+            if stage not in stages:
+                continue
             r = compare_training(config, dataset, RECIPES[recipe]["batch_size"], RECIPES[recipe]["lr"], steps, warmup,
                                  device, seed, epoch=epoch and stage == "pretrain", bf16=bf16)
             if stage != "pretrain":
@@ -236,6 +242,8 @@ def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: 
             rows.append({"stage": stage, "variant": variant, "unit": "useful tokens/s", **r})
             if log:
                 log(format_compare(rows[-1:], header=False))
+        if "evaluate" not in stages:
+            continue
         trained, name = (eval_models or {}).get(variant, (None, None))
         r = compare_evaluation(config, vocab, dev_questions[:eval_count], eval_baseline_count, eval_batch_size,
                                device, seed, eval_repeats, trained, name)

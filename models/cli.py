@@ -538,11 +538,21 @@ def cmd_nearest_name(args) -> int:
     return 0
 
 
+def _bench_stages(text: str) -> list[str]:
+    from .bench import STAGES
+    stages = [s for s in text.split(",") if s]
+    wrong = [s for s in stages if s not in STAGES]
+    if wrong or not stages:
+        raise argparse.ArgumentTypeError(f"stages are {', '.join(STAGES)}, not {text!r}")
+    return stages
+
+
 def cmd_bench(args) -> int:
     from .bench import format_rows, run_bench
     compare_only = [flag for flag, given in (("--quick", args.quick), ("--no-epoch", args.no_epoch), ("--bf16", args.bf16),
                                              ("--eval-checkpoint", args.eval_checkpoint),
-                                             ("--eval-baseline-count", args.eval_baseline_count)) if given]
+                                             ("--eval-baseline-count", args.eval_baseline_count),
+                                             ("--stages", args.stages)) if given]
     if compare_only and not args.compare:
         raise UserError(f"{', '.join(compare_only)}: only with --compare")
     ddir = D.data_dir(args.data_dir)
@@ -567,7 +577,7 @@ def cmd_bench(args) -> int:
 
 
 def _bench_compare(args, vocab, lines, train, dev, device) -> int:
-    from .bench import format_compare, run_compare
+    from .bench import STAGES, format_compare, run_compare
     eval_models = {}
     for path in args.eval_checkpoint or []:
         model, _ = load_model(path, vocab)
@@ -582,7 +592,8 @@ def _bench_compare(args, vocab, lines, train, dev, device) -> int:
     settings = dict(steps=steps, warmup=args.warmup, epoch=not (quick or args.no_epoch),
                     eval_baseline_count=args.eval_baseline_count or (10 if quick else 50),
                     eval_count=args.eval_count or len(dev),
-                    eval_batch_size=args.eval_batch_size, eval_repeats=1 if quick else 3, bf16=args.bf16)
+                    eval_batch_size=args.eval_batch_size, eval_repeats=1 if quick else 5, bf16=args.bf16,
+                    stages=args.stages or list(STAGES))
     load_before = os.getloadavg()
     head = (f"device {device_name(device)} ({cpu_name() + ', ' + cpu_features() if device.type == 'cpu' else 'CUDA'}), "
             f"{torch.get_num_threads()} threads; load average {load_before[0]:.2f}; baseline = padded fp32 step, "
@@ -775,6 +786,8 @@ def build_parser() -> Parser:
                    help="with --compare: 1 timed step, no whole epoch (estimated), 10 baseline questions")
     p.add_argument("--no-epoch", action="store_true",
                    help="with --compare: estimate the fast pretraining epoch from the timed steps instead of running it")
+    p.add_argument("--stages", type=_bench_stages, default=None,
+                   help="with --compare: comma-separated stages to measure (default pretrain,finetune,evaluate)")
     p.add_argument("--bf16", action="store_true",
                    help="with --compare: also time the fast training path under bf16 autocast (not exact, so never "
                         "a default; a speed-up only on CPUs with native bf16, e.g. AVX-512 BF16)")

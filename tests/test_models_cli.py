@@ -300,9 +300,21 @@ def test_bad_input_gives_one_line_and_leaves_nothing(case, checkpoints, tmp_path
     assert set(tmp_path.iterdir()) == before  # no predictions, no run folder, no record
 
 
+def test_bench_compare_decodes_with_a_trained_checkpoint(pipeline, capsys):
+    tmp, _, _ = pipeline
+    ckpt = tmp / "ft" / "model.safetensors"
+    code, out, _ = run(capsys, "bench", "--compare", "--stages", "evaluate", "--variants", "vanilla,perceiver",
+                       "--eval-checkpoint", ckpt, "--eval-count", "12", "--eval-baseline-count", "3", "--json")
+    rows = json.loads(out)["rows"]
+    assert code == 0 and [(r["stage"], r["variant"]) for r in rows] == [("evaluate", "vanilla"), ("evaluate", "perceiver")]
+    assert str(ckpt.name) in rows[0]["model"] and rows[1]["model"].startswith("untrained")
+    assert all(r["identical_predictions"] and r["baseline_examples"] == 3 for r in rows)
+    assert json.loads(out)["settings"]["stages"] == ["evaluate"]
+
+
 def test_unknown_flags_and_values_are_one_line(capsys):
     for argv in (["examples", "--kind", "pretrain", "--count", "x"], ["pretrain", "--bogus"], ["nosuch"],
-                 ["pretrain", "--dropout", "1.5"], ["bench", "--variants", "tiny"], ["bench", "--bf16"],
+                 ["pretrain", "--dropout", "1.5"], ["bench", "--variants", "tiny"], ["bench", "--bf16"], ["bench", "--compare", "--stages", "pretrain,eval"],
                  ["bench", "--compare", "--eval-checkpoint", "no/such.safetensors"]):
         code, out, err = run(capsys, *argv)
         assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("models: error: "), argv
