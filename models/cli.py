@@ -16,7 +16,7 @@ import torch
 
 from . import data as D
 from .checkpoint import describe, load_model
-from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed
+from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed, malloc_mode, retain_freed_memory
 from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
                        predict, recital, recital_line)
 from .fileio import UserError, atomic_write_text
@@ -611,6 +611,7 @@ def _bench_compare(args, vocab, lines, train, dev, device) -> int:
     if device.type == "cpu":
         info["cpu"] = cpu_name()
         info["cpu_features"] = cpu_features()
+        info["malloc"] = malloc_mode()
     if args.json:
         print(json.dumps({**info, "rows": rows}))
     else:
@@ -858,6 +859,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"argument --length: at most the block size {D.BLOCK_SIZE}")
         if getattr(args, "threads", None):
             torch.set_num_threads(args.threads)
+        retain_freed_memory()
         if args.command == "pipeline":
             from .pipeline import check_stages
             check_stages(args)
