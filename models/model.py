@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -75,7 +76,13 @@ class DropoutSource:
         self.rng = np.random.default_rng(seed)
 
     def keep(self, shape, p: float) -> torch.Tensor:
-        u = self.rng.integers(0, 2 ** 32, size=tuple(shape), dtype=np.uint32)
+        bits = self.rng.bit_generator
+        if math.prod(shape) % 2 == 0 and sys.byteorder == "little" and not bits.state["has_uint32"]:
+            # the very words integers(0, 2**32, uint32) draws (each 64-bit output's low half, then its high
+            # half), and the generator left where it leaves it, in 60% of the time
+            u = bits.random_raw(math.prod(shape) // 2).view(np.uint32).reshape(tuple(shape))
+        else:
+            u = self.rng.integers(0, 2 ** 32, size=tuple(shape), dtype=np.uint32)
         return torch.from_numpy(u >= np.uint32(min(round(p * 2 ** 32), 2 ** 32 - 1)))
 
     def dropout(self, x: torch.Tensor, p: float) -> torch.Tensor:

@@ -118,6 +118,12 @@ def test_fast_dropout_has_torch_dropouts_distribution():
     assert abs(kept - (1 - p)) <= 5 * math.sqrt(p * (1 - p) / n)
     assert torch.all((out == 0) | ((out - 1 / (1 - p)).abs() < 1e-6))
     assert torch.equal(DropoutSource(7).keep((1000,), p), DropoutSource(7).keep((1000,), p))
+    # the masks are NumPy's integers(0, 2**32, uint32) draws, whatever the sizes' parity and order
+    source, ref = DropoutSource(3), np.random.default_rng(3)
+    threshold = np.uint32(round(p * 2 ** 32))
+    for shape in [(4, 6), (3, 5, 7), (2, 8), (9,), (6, 4, 10)]:
+        assert torch.equal(source.keep(shape, p), torch.from_numpy(ref.integers(0, 2 ** 32, size=shape, dtype=np.uint32)
+                                                                   >= threshold)), shape
     assert not torch.equal(DropoutSource(7).keep((1000,), p), DropoutSource(8).keep((1000,), p))
     # attention with a source: the written-out formula, equal to the fused kernel without dropout
     q, k, v = (torch.randn(2, 3, 5, 4) for _ in range(3))
