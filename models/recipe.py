@@ -41,6 +41,8 @@ Levers, each a setting (MODEL.md's value in brackets):
                   continues the sentence it wrote (recital exact for 108 of 478, then answered for 6);
                   recall-through writes the answer in the sentence first, then ⁇ and the answer again:
                   133, 187 and 198 of 500 at 80 epochs (seeds 0-2) against 56 and 40 for direct at 76; the default
+  dtype           bf16: pretraining under bf16 autocast [fp32], about half the step time where bf16 is native
+                  (AVX-512 BF16); the dev evaluation stays fp32
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from . import data as D
 from .checkpoint import describe
 from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
                        predict, recital, recital_line)
+from .fast import DTYPES, FAST
 from .fileio import UserError
 from .model import GPT, GPTConfig
 from .results import RESULTS_DIR, check_name, command_line, write_record
@@ -93,6 +96,7 @@ class Recipe:
     # | recall-through: question ⁇ sentence up to and with the answer ⁇ answer ⁇ (data.recall_answer)
     weight_decay: float = 0.1
     decay: str = "linear"
+    dtype: str = "fp32"  # bf16: training under bf16 autocast (models.fast); evaluation stays fp32
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
     budget_seconds: float = 3600.0
 
@@ -103,6 +107,8 @@ class Recipe:
             raise ValueError(f"answer_form must be one of {', '.join(D.ANSWER_FORMS)}, not {self.answer_form!r}")
         if self.line_form not in D.LINE_FORMS:
             raise ValueError(f"line_form must be one of {', '.join(D.LINE_FORMS)}, not {self.line_form!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
         if self.decay not in ("linear", "all-but-bias"):
             raise ValueError(f"decay must be linear or all-but-bias, not {self.decay!r}")
         if not 0 <= self.lr_floor <= 1:
@@ -149,7 +155,7 @@ class Recipe:
 # so older records compare against the recipe as it is defined now.
 BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear",
                   "truncate_min": D.TRUNCATE_MIN, "lr_floor": 0.1,
-                  "head_crop": 0.0, "answer_form": "direct"}
+                  "head_crop": 0.0, "answer_form": "direct", "dtype": "fp32"}
 
 RECIPES = {
     # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.
@@ -257,7 +263,8 @@ def run_recipe(args) -> int:
           f"pretraining {recipe.pretrain_epochs} epochs of {len(mixed)} examples", flush=True)
     pre = Run(work / "pretrain", model, vocab, recipe.train_config("pretrain", len(mixed), seed), dict(info))
     pre.cfg.save_every = 10 ** 9  # one checkpoint, at the end: a recipe is timed whole, not resumed
-    pre.train(mixed, device, progress=progress, on_epoch=on_epoch)
+    speed = replace(FAST, dtype=recipe.dtype)
+    pre.train(mixed, device, progress=progress, on_epoch=on_epoch, speed=speed)
     stage_seconds = {"pretrain": round(time.perf_counter() - started, 3)}
     log = [json.loads(line) for line in pre.log_path.read_text(encoding="utf-8").splitlines()]
     last = [row["loss"] for row in log if row["epoch"] == log[-1]["epoch"]]
@@ -267,7 +274,7 @@ def run_recipe(args) -> int:
         fine = Run(work / "finetune", pre.model, vocab, recipe.train_config("finetune", len(question_set), seed),
                    dict(info))
         fine.cfg.save_every = 10 ** 9
-        fine.train(question_set, device, progress=progress)
+        fine.train(question_set, device, progress=progress, speed=speed)
         steps += fine.step
         stage_seconds["finetune"] = round(time.perf_counter() - started - sum(stage_seconds.values()), 3)
     final_model = pre.model

@@ -76,10 +76,10 @@ def test_lr_floor_bounds_the_decay_and_0_1_is_the_course_schedule():
 
 
 def test_settings_are_parsed_by_type_and_checked():
-    r = parse_settings(RECIPES["cpu-60"], ["n_embd=192", "pretrain-lr=1e-3", "schedule=course"])
-    assert (r.n_embd, r.pretrain_lr, r.schedule) == (192, 1e-3, "course")
+    r = parse_settings(RECIPES["cpu-60"], ["n_embd=192", "pretrain-lr=1e-3", "schedule=course", "dtype=bf16"])
+    assert (r.n_embd, r.pretrain_lr, r.schedule, r.dtype) == (192, 1e-3, "course", "bf16")
     for bad in (["colour=red"], ["n_embd=wide"], ["schedule=twice"], ["n_embd"],
-                ["finetune_epochs=0", "mix_questions=0"], ["answer_form=essay"]):
+                ["finetune_epochs=0", "mix_questions=0"], ["answer_form=essay"], ["dtype=fp16"]):
         with pytest.raises(UserError):
             parse_settings(RECIPES["cpu-60"], bad)
 
