@@ -68,7 +68,21 @@ def _first_line(e: Exception) -> str:
     return text[0][:160] if text else type(e).__name__
 
 
+def _is_safetensors(p: Path) -> bool:
+    """A safetensors file: an 8-byte little-endian header length N, then N bytes of JSON that open
+    with "{", all inside the file. (Its first byte is N's lowest byte and may be anything, e.g.
+    0x80 or "P", so a torch file cannot be told from its first bytes alone.)"""
+    with open(p, "rb") as f:
+        head = f.read(9)
+    if len(head) < 9:
+        return False
+    return head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= p.stat().st_size
+
+
 def _is_torch_file(p: Path) -> bool:
+    """torch.save's formats: a zip archive ("PK") or a legacy pickle (protocol opcode 0x80)."""
+    if _is_safetensors(p):
+        return False
     with open(p, "rb") as f:
         head = f.read(4)
     return head[:2] == b"PK" or head[:1] == b"\x80"

@@ -158,6 +158,20 @@ def faithful_model(config: GPTConfig) -> bool:
     return config == reference
 
 
+def _trainer_options(g) -> None:
+    """--decay and --shuffle/--no-shuffle: the course's trainer.py by default (MODEL.md), minGPT's
+    decay rule and shuffled batches as named options (runs with them are not faithful)."""
+    g.add_argument("--decay", choices=("all-but-bias", "linear"),
+                   help="which parameters weight decay applies to: all-but-bias (default; the course's trainer.py: "
+                        "every parameter except the biases, so embeddings, pos_emb, LayerNorm gains and the "
+                        "perceiver's C too) or linear (minGPT's rule: Linear weights only; not faithful)")
+    g.add_argument("--shuffle", dest="shuffle", action="store_true", default=None,
+                   help="a new example order every epoch (not faithful; default: the file's order every epoch, "
+                        "as the course's DataLoader)")
+    g.add_argument("--no-shuffle", dest="shuffle", action="store_false", default=None,
+                   help="the file's order every epoch (the default, kept for older commands)")
+
+
 def _train_options(p: argparse.ArgumentParser, recipe_note: str) -> None:
     g = p.add_argument_group(f"training (defaults: MODEL.md, {recipe_note})")
     g.add_argument("--epochs", type=positive_int, help="epochs")
@@ -169,13 +183,7 @@ def _train_options(p: argparse.ArgumentParser, recipe_note: str) -> None:
     g.add_argument("--save-every", type=nonnegative_int, default=0,
                    help="steps between checkpoints (default 0: at the end of every epoch)")
     g.add_argument("--limit", type=positive_int, help="train on the first N examples only (not faithful)")
-    g.add_argument("--decay", choices=("linear", "all-but-bias"),
-                   help="which parameters weight decay applies to: linear (default, MODEL.md: Linear weights only) "
-                        "or all-but-bias (the course's trainer.py: embeddings, pos_emb and LayerNorm gains too; "
-                        "not faithful to MODEL.md)")
-    g.add_argument("--no-shuffle", dest="shuffle", action="store_false", default=None,
-                   help="the same example order every epoch, as the course's trainer.py (default: shuffled each "
-                        "epoch; not faithful to MODEL.md)")
+    _trainer_options(g)
     g.add_argument("--out", type=Path, help="run folder for model.safetensors, state.pt, metrics.jsonl "
                                             "(default runs/<command>-<variant>...)")
     g.add_argument("--resume", action="store_true",
@@ -249,8 +257,8 @@ def _train_cfg(args, recipe: str, seed_default: int = 0) -> TrainConfig:
     defaults = RECIPES[recipe]
     return TrainConfig(epochs=args.epochs or defaults["epochs"], batch_size=args.batch_size or defaults["batch_size"],
                        lr=args.lr or defaults["lr"], seed=seed_default if args.seed is None else args.seed,
-                       max_steps=args.max_steps, save_every=args.save_every, decay=args.decay or "linear",
-                       shuffle=True if args.shuffle is None else args.shuffle)
+                       max_steps=args.max_steps, save_every=args.save_every,
+                       **{k: v for k, v in (("decay", args.decay), ("shuffle", args.shuffle)) if v is not None})
 
 
 def _faithful_training(cfg: TrainConfig, recipe: str, limit) -> bool:

@@ -427,10 +427,10 @@ class MixedDataset:
         return x, y
 
 
-def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> list[int]:
-    """The shuffled example order of one epoch (a function of seed and epoch only); without
-    shuffle, the file's order every epoch, as the course's trainer (a DataLoader without
-    shuffle=True) gives it."""
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = False) -> list[int]:
+    """The example order of one epoch: by default the file's order every epoch, as the course's
+    trainer.py gives it (its DataLoader has no shuffle=True); with `shuffle`, a permutation that
+    is a function of seed and epoch only (not faithful; MODEL.md before its correction)."""
     if not shuffle:
         return list(range(n))
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
@@ -445,7 +445,7 @@ def _stack(dataset, indices: list[int], epoch: int, fast: bool):
     return torch.stack(xs), torch.stack(ys)
 
 
-def step_batches(dataset, seed: int, batch_size: int, steps, fast: bool = True, shuffle: bool = True):
+def step_batches(dataset, seed: int, batch_size: int, steps, fast: bool = True, shuffle: bool = False):
     """(epoch, x, y) of each training step in `steps` (increasing, any stride): the batches
     `batches` gives, each epoch's order drawn once."""
     per_epoch = -(-len(dataset) // batch_size)
@@ -458,9 +458,9 @@ def step_batches(dataset, seed: int, batch_size: int, steps, fast: bool = True, 
 
 
 def batches(dataset, seed: int, epoch: int, batch_size: int, start_batch: int = 0, fast: bool = True,
-            shuffle: bool = True):
+            shuffle: bool = False):
     """The epoch's batches in order from `start_batch` on, the last one smaller as the
-    course's DataLoader (drop_last=False) gives it; shuffled unless told (see epoch_order). fast: build each batch with
+    course's DataLoader (drop_last=False) gives it; in file order unless shuffled (see epoch_order). fast: build each batch with
     the dataset's `batch` (the same tensors, without per-example Python overhead)."""
     per_epoch = -(-len(dataset) // batch_size)
     steps = range(epoch * per_epoch + start_batch, (epoch + 1) * per_epoch)

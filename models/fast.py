@@ -244,7 +244,7 @@ def pack_batch(x: torch.Tensor, y: torch.Tensor, model: GPT, capacity: int | Non
 
 
 def _prefetch_worker(queue, dataset, seed: int, batch_size: int, steps: range, fast_data: bool,
-                     pack: tuple | None, shuffle: bool = True) -> None:
+                     pack: tuple | None, shuffle: bool = False) -> None:
     """Build the batches of `steps` (one worker's share, in order) and put them on `queue`."""
     from .data import step_batches
     for _, x, y in step_batches(dataset, seed, batch_size, steps, fast_data, shuffle):
@@ -266,7 +266,7 @@ class Prefetcher:
 
     def __init__(self, dataset, seed: int, batch_size: int, start: int, end: int,
                  fast_data: bool, pack: tuple | None, depth: int = 16, workers: int | None = None,
-                 shuffle: bool = True):
+                 shuffle: bool = False):
         import multiprocessing as mp
         ctx = mp.get_context("spawn")
         n = max(1, min(workers or prefetch_workers(), end - start)) if end > start else 1

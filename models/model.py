@@ -355,23 +355,30 @@ class GPT(nn.Module):
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=0)
         return logits, loss
 
-    def configure_optimizer(self, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95), decay: str = "linear",
-                            **kw):
-        """AdamW with weight decay on `decay`'s parameters: "linear", the weights of Linear layers
-        only (MODEL.md, minGPT's rule); "all-but-bias", every parameter whose name has no "bias"
-        (the course's trainer.py, whose no-decay names "bias" and "LayerNorm.weight" never match
-        ln1/ln2/ln_f, so embeddings, pos_emb, LayerNorm gains and C decay too). kw go to AdamW
-        (foreach=True or fused=True pick its faster implementations; default its for-loop)."""
-        if decay == "linear":
-            chosen = {id(m.weight) for m in self.modules() if isinstance(m, nn.Linear)}
-        elif decay == "all-but-bias":
-            chosen = {id(p) for n, p in self.named_parameters() if "bias" not in n}
-        else:
-            raise ValueError(f"decay must be 'linear' or 'all-but-bias', not {decay!r}")
-        params = list(self.parameters())
-        groups = [{"params": [p for p in params if id(p) in chosen], "weight_decay": weight_decay},
-                  {"params": [p for p in params if id(p) not in chosen], "weight_decay": 0.0}]
+    def configure_optimizer(self, lr: float, weight_decay: float = 0.1, betas=(0.9, 0.95),
+                            decay: str = "all-but-bias", **kw):
+        """AdamW with weight decay on the parameters `decay` names (decay_names), the rest at 0.
+        kw go to AdamW (foreach=True or fused=True pick its faster implementations; default its
+        for-loop). Raises ValueError for an unknown rule."""
+        chosen = set(self.decay_names(decay))
+        named = list(self.named_parameters())
+        groups = [{"params": [p for n, p in named if n in chosen], "weight_decay": weight_decay},
+                  {"params": [p for n, p in named if n not in chosen], "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=lr, betas=betas, **kw)
+
+    def decay_names(self, decay: str = "all-but-bias") -> list[str]:
+        """The names of the parameters that weight decay applies to under the rule `decay`:
+        "all-but-bias", the course's trainer.py (every parameter whose name contains neither
+        "bias" nor "LayerNorm.weight"; the LayerNorms here are ln1/ln2/ln_f, so only the biases
+        are spared: tok_emb, pos_emb, the LayerNorm gains and the perceiver's C decay too);
+        "linear", minGPT's rule (the weights of Linear layers only; MODEL.md before its
+        correction). Raises ValueError for another rule."""
+        if decay == "all-but-bias":
+            return [n for n, _ in self.named_parameters() if "bias" not in n and "LayerNorm.weight" not in n]
+        if decay == "linear":
+            linear = {id(m.weight) for m in self.modules() if isinstance(m, nn.Linear)}
+            return [n for n, p in self.named_parameters() if id(p) in linear]
+        raise ValueError(f"decay must be 'all-but-bias' or 'linear', not {decay!r}")
 
     @torch.no_grad()
     def generate(self, idx, steps: int):

@@ -67,8 +67,8 @@ def _stage_argv(args, stage: str, command: str, variant: str, pretrained: str | 
         argv += ["--baseline"]
     if args.decay:
         argv += ["--decay", args.decay]
-    if args.shuffle is False:
-        argv += ["--no-shuffle"]
+    if args.shuffle is not None:
+        argv += ["--shuffle" if args.shuffle else "--no-shuffle"]
     if remaining is not None:
         argv += ["--time-limit", f"{max(remaining, 1.0):.0f}"]
     if (out / "state.pt").exists():
@@ -90,9 +90,10 @@ def _stage_argv(args, stage: str, command: str, variant: str, pretrained: str | 
 
 
 def _suffix(args) -> str:
-    """What sets a run of the course-trainer options apart (records, work folder)."""
-    return (f"-decay-{args.decay}" if args.decay and args.decay != "linear" else "") + \
-        ("-no-shuffle" if args.shuffle is False else "")
+    """What sets a run of the non-default trainer options apart (records, work folder): the course's
+    trainer (decay all-but-bias, file order) has no suffix."""
+    return (f"-decay-{args.decay}" if args.decay and args.decay != "all-but-bias" else "") + \
+        ("-shuffle" if args.shuffle else "")
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -172,12 +173,12 @@ def run_pipeline(args) -> int:
 
 def _finished(run_dir: Path, command: str, ddir: Path) -> bool:
     """The run reached its last step (and, for a finetune, wrote its predictions)."""
-    from .train import TrainConfig
+    from .train import train_config_from_dict
     state = run_dir / "state.pt"
     if not state.exists():
         return False
     s = torch.load(state, map_location="cpu", weights_only=True)
-    cfg = TrainConfig(**{**s["train_config"], "betas": tuple(s["train_config"]["betas"])})
+    cfg = train_config_from_dict(s["train_config"])
     if command == "pretrain":
         n = len(D.read_wiki(ddir / D.WIKI))
     else:
@@ -215,7 +216,7 @@ def _export(out: Path, work: Path, results: Path, summary: dict, checkpoints: bo
 
 
 def add_parser(sub, add) -> None:
-    from .cli import nonnegative_int, positive_float, positive_int
+    from .cli import _trainer_options, nonnegative_int, positive_float, positive_int
     p = add("pipeline", "the whole experiment: no-pretraining finetune, then pretrain + finetune + evaluate for "
                         "vanilla and perceiver m=64, with records; rerun to continue", run_pipeline)
     p.add_argument("--smoke", action="store_true", help="tiny sizes: the same stages in well under a minute on a CPU")
@@ -235,11 +236,7 @@ def add_parser(sub, add) -> None:
     p.add_argument("--dtype", choices=("fp32", "bf16"), help="training precision (default fp32; bf16 is not faithful)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model in training")
     p.add_argument("--baseline", action="store_true", help="train with the plain padded fp32 step")
-    p.add_argument("--decay", choices=("linear", "all-but-bias"),
-                   help="weight-decay groups of every stage (default linear, MODEL.md; all-but-bias: the course's "
-                        "trainer.py; records and work folder get a suffix)")
-    p.add_argument("--no-shuffle", dest="shuffle", action="store_false", default=None,
-                   help="every stage in the file's order, as the course's trainer.py (records get -no-shuffle)")
+    _trainer_options(p)
     p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
 
 

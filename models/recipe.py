@@ -95,7 +95,8 @@ class Recipe:
     answer_form: str = "recall-through"  # direct: question ⁇ answer ⁇ | recall: question ⁇ sentence up to the answer ⁇ answer ⁇
     # | recall-through: question ⁇ sentence up to and with the answer ⁇ answer ⁇ (data.recall_answer)
     weight_decay: float = 0.1
-    decay: str = "linear"
+    decay: str = "linear"  # the recipe's measured rule (minGPT's); the course's trainer.py: all-but-bias
+    shuffle: bool = True  # the recipe's measured order (a new one each epoch); the course's trainer.py: False
     dtype: str = "fp32"  # bf16: training under bf16 autocast (models.fast); evaluation stays fp32
     eval_every: int = 5  # pretraining epochs between dev evaluations (the accuracy-time curve); 0: none
     budget_seconds: float = 3600.0
@@ -146,14 +147,14 @@ class Recipe:
         else:
             final, warmup = FINAL_TOKENS, WARMUP_TOKENS
         return TrainConfig(epochs=epochs, batch_size=batch, lr=lr, weight_decay=self.weight_decay, seed=seed,
-                           warmup_tokens=warmup, final_tokens=final, decay=self.decay,
+                           warmup_tokens=warmup, final_tokens=final, decay=self.decay, shuffle=self.shuffle,
                            position_shift=self.position_shift if stage == "pretrain" else 0,
                            lr_floor=self.lr_floor)
 
 
 # What a record made before a setting existed ran with (the behaviour the setting made optional),
 # so older records compare against the recipe as it is defined now.
-BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear",
+BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear", "shuffle": True,
                   "truncate_min": D.TRUNCATE_MIN, "lr_floor": 0.1,
                   "head_crop": 0.0, "answer_form": "direct", "dtype": "fp32"}
 

@@ -49,10 +49,23 @@ class TrainConfig:
     seed: int = 0
     max_steps: int | None = None  # stop after this many steps in all (resumable), None: run to the end
     save_every: int = 0  # steps between checkpoints; 0: at the end of every epoch
-    decay: str = "linear"  # which weights decay: "linear" (MODEL.md) or "all-but-bias" (the course's trainer.py)
-    shuffle: bool = True  # a new example order every epoch; False: the file's order (the course's trainer.py)
+    decay: str = "all-but-bias"  # which weights decay: the course's trainer.py (every name without "bias" or
+    # "LayerNorm.weight"), or "linear": minGPT's rule, Linear weights only (MODEL.md before its correction)
+    shuffle: bool = False  # False: the file's order every epoch (the course's DataLoader); True: a new order each epoch
     position_shift: int = 0  # each example starts at a random position up to this (models.recipe); 0: MODEL.md
     lr_floor: float = 0.1  # the schedule's lowest multiplier (the course's 0.1; models.recipe may lower it)
+
+
+# What a training state or record written before a setting existed ran with: the behaviour that the
+# setting made optional (minGPT's decay rule and shuffled batches, MODEL.md before its correction).
+BEFORE_SETTING = {"decay": "linear", "shuffle": True}
+
+
+def train_config_from_dict(stored: dict) -> TrainConfig:
+    """A TrainConfig from its asdict() form (a state.pt or a record), reading a setting the dict
+    lacks as what runs did before that setting existed (BEFORE_SETTING), never as today's default.
+    Raises TypeError/KeyError for a dict that is not a training configuration."""
+    return TrainConfig(**{**BEFORE_SETTING, **stored, "betas": tuple(stored["betas"])})
 
 
 def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int, floor: float = 0.1) -> float:
@@ -136,7 +149,7 @@ class Run:
         state = load_train_state(state_path)
         try:
             config = GPTConfig.from_dict(state["config"])
-            cfg = TrainConfig(**{**state["train_config"], "betas": tuple(state["train_config"]["betas"])})
+            cfg = train_config_from_dict(state["train_config"])
             info = state["info"]
         except (KeyError, TypeError, ValueError) as e:
             raise UserError(f"not a training state of this project ({e})", state_path) from None

@@ -218,3 +218,28 @@ def test_course_state_dict_with_another_vocabulary_is_refused(tmp_path, vocab):
     torch.save(RefGPT(vocab_size=100, n_layer=2, n_embd=32, n_head=2).state_dict(), path)
     with pytest.raises(UserError, match="another vocabulary"):
         load_model(path, vocab, n_head=2)
+
+
+@pytest.mark.parametrize("first_bytes", [b"\x80", b"PK"])
+def test_own_checkpoint_loads_whatever_its_header_length_starts_with(tmp_path, vocab, first_bytes):
+    """A safetensors file begins with its header's length (8 bytes, little-endian), so its first
+    bytes can be a pickle's 0x80 or a zip's "PK": the file is still our format, with its info."""
+    from models.checkpoint import save_model
+    from models.model import GPT, GPTConfig
+    model = GPT(GPTConfig(vocab_size=len(vocab), n_layer=1, n_head=2, n_embd=16))
+    path = tmp_path / "model.safetensors"
+    modulus = 256 ** len(first_bytes)
+    target = int.from_bytes(first_bytes, "little")
+    pad = 0
+    for _ in range(50):  # grow the info until the header's length ends in the wanted bytes
+        save_model(path, model, vocab, {"settings": {"answer_form": "recall"}, "pad": "x" * pad})
+        n = int.from_bytes(path.read_bytes()[:8], "little")
+        if n % modulus == target:
+            break
+        pad += max(1, (target - n) % modulus)
+    else:
+        pytest.fail("no header length began with the wanted bytes")
+    assert path.read_bytes()[:len(first_bytes)] == first_bytes
+    loaded, info = load_model(path, vocab)
+    assert info["format"] == "attnlab" and info["settings"] == {"answer_form": "recall"}
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))

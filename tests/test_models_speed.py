@@ -373,13 +373,20 @@ def test_prefetcher_gives_the_batches_in_step_order(corpus, vocab, workers):
         assert np.array_equal(packed["idx"], ref["idx"]) and np.array_equal(packed["positions"], ref["positions"])
 
 
-def test_pipeline_passes_the_course_trainer_options_and_names_its_records(tmp_path):
+def test_pipeline_defaults_to_the_course_trainer_and_names_the_old_rules(tmp_path):
+    """The pipeline's records: the course's trainer with no suffix; minGPT's rule and shuffled
+    batches passed to every stage and named in the record."""
     work = tmp_path / "work"
     assert main(["pipeline", "--smoke", "--device", "cpu", "--work", str(work), "--stages", "vanilla-no-pretraining",
-                 "--decay", "all-but-bias", "--no-shuffle", "--no-checkpoints"]) == 0
-    record = json.loads((work / "results" / "smoke-vanilla-no-pretraining-decay-all-but-bias-no-shuffle.json").read_text())
+                 "--no-checkpoints"]) == 0
+    record = json.loads((work / "results" / "smoke-vanilla-no-pretraining.json").read_text())
     assert record["train_config"]["decay"] == "all-but-bias" and record["train_config"]["shuffle"] is False
-    assert "--no-shuffle" in record["command"]
+    old = tmp_path / "old"
+    assert main(["pipeline", "--smoke", "--device", "cpu", "--work", str(old), "--stages", "vanilla-no-pretraining",
+                 "--decay", "linear", "--shuffle", "--no-checkpoints"]) == 0
+    record = json.loads((old / "results" / "smoke-vanilla-no-pretraining-decay-linear-shuffle.json").read_text())
+    assert record["train_config"]["decay"] == "linear" and record["train_config"]["shuffle"] is True
+    assert "--shuffle" in record["command"] and "--decay linear" in record["command"]
 
 
 def test_bench_compare_rows(corpus, vocab):

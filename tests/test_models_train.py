@@ -57,45 +57,101 @@ def test_schedule_matches_the_course_trainer_over_a_whole_pretraining():
     assert ours[-1] == pytest.approx(7.2e-4, rel=0.01)
 
 
-def test_weight_decay_applies_to_linear_weights_only():
-    model = GPT(GPTConfig(variant="perceiver", n_layer=3, n_embd=32, n_head=2, bottleneck_dim=8))
-    opt = model.configure_optimizer(lr=1e-3)
+def course_decay_names(model) -> set[str]:
+    """The course's trainer.py, as written there: no_decay = ["bias", "LayerNorm.weight"] matched
+    against the parameter names; every other parameter decays."""
+    no_decay = ["bias", "LayerNorm.weight"]
+    return {n for n, _ in model.named_parameters() if not any(nd in n for nd in no_decay)}
+
+
+def decay_groups(opt, model):
     names = {id(p): n for n, p in model.named_parameters()}
     decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.1 for p in g["params"]}
     plain = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
-    linear = {n + ".weight" for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
-    assert decayed == linear and decayed | plain == set(names.values()) and not decayed & plain
-    assert {"tok_emb.weight", "pos_emb", "down_block.C", "ln_f.weight", "head.weight"} <= decayed | plain
-    assert "head.weight" in decayed and "tok_emb.weight" in plain and "down_block.C" in plain
-    assert opt.defaults["betas"] == (0.9, 0.95)
+    assert decayed | plain == set(names.values()) and not decayed & plain
+    return decayed, plain
 
 
-def test_course_trainer_decay_groups_decay_everything_named_without_bias():
-    # the course's trainer.py: no_decay = ["bias", "LayerNorm.weight"] matched against names, and
-    # its LayerNorms are called ln1/ln2/ln_f, so only the biases escape
+@pytest.mark.parametrize("variant", ["vanilla", "perceiver"])
+def test_default_weight_decay_is_the_course_trainers_rule(variant):
+    """MODEL.md (corrected): decay on every parameter whose name has neither "bias" nor
+    "LayerNorm.weight"; with ln1/ln2/ln_f that is everything but the biases."""
+    model = GPT(GPTConfig(variant=variant))  # MODEL.md's sizes, the course's parameter names
+    decayed, plain = decay_groups(model.configure_optimizer(lr=1e-3), model)
+    assert decayed == course_decay_names(model)
+    assert plain == {n for n, _ in model.named_parameters() if n.endswith(".bias")}
+    assert {"tok_emb.weight", "pos_emb", "ln_f.weight", "blocks.0.ln1.weight", "head.weight"} <= decayed
+    # the biases of MODEL.md's model: per ordinary block ln1, ln2 (256 each), key/query/value/proj
+    # (256 each), mlp.0 (1024), mlp.2 (256) = 2,816; plus ln_f's 256
+    spared = sum(p.numel() for n, p in model.named_parameters() if n in plain)
+    if variant == "vanilla":
+        assert spared == 4 * 2816 + 256 and len(plain) == 4 * 8 + 1
+    else:
+        assert "down_block.C" in decayed and "up_block.ln1.weight" in decayed
+        assert spared == 4 * 2816 + 256  # down block, 2 latent blocks, up block: the same sub-blocks
+
+
+def test_minGPT_decay_rule_stays_a_named_option():
+    """--decay linear: the weights of Linear layers only (MODEL.md before its correction)."""
     model = GPT(GPTConfig(variant="perceiver", n_layer=3, n_embd=32, n_head=2, bottleneck_dim=8))
-    opt = model.configure_optimizer(lr=1e-3, decay="all-but-bias")
-    names = {id(p): n for n, p in model.named_parameters()}
-    plain = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
-    decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] == 0.1 for p in g["params"]}
-    assert plain == {n for n in names.values() if n.endswith(".bias")} and decayed | plain == set(names.values())
-    assert {"tok_emb.weight", "pos_emb", "down_block.C", "ln_f.weight", "blocks.0.ln1.weight"} <= decayed
+    decayed, plain = decay_groups(model.configure_optimizer(lr=1e-3, decay="linear"), model)
+    assert decayed == {n + ".weight" for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    assert {"tok_emb.weight", "pos_emb", "down_block.C", "ln_f.weight"} <= plain and "head.weight" in decayed
     with pytest.raises(ValueError):
         model.configure_optimizer(lr=1e-3, decay="everything")
 
 
-def test_no_shuffle_keeps_the_file_order_and_is_not_faithful(tmp_path, capsys):
+def test_an_epoch_visits_the_lines_in_file_order_with_fresh_span_corruption(data_dir, vocab):
+    """The course's DataLoader has no shuffle: the first pretraining batch is lines 0..127 of
+    wiki.txt in every epoch, each with the span corruption of that epoch."""
     from models import data as D
-    assert D.epoch_order(7, 3, 5, shuffle=False) == list(range(7)) != D.epoch_order(7, 3, 5)
+    lines = D.read_wiki(data_dir / D.WIKI)
+    ds = D.PretrainDataset(lines, vocab, seed=0)
+    cfg = TrainConfig(**RECIPES["pretrain"])
+    assert cfg.shuffle is False and cfg.decay == "all-but-bias"
+    first = {epoch: x for epoch, x, _ in D.step_batches(ds, 0, 128, [0, 23], shuffle=cfg.shuffle)}
+    for epoch in (0, 1):
+        expected = torch.stack([ds.get(i, epoch)[0] for i in range(128)])
+        assert torch.equal(first[epoch], expected)
+    # each row is its line (the prefix before the first mask is the line's own start) ...
+    text0 = ds.strings(5, 0)[0]
+    assert lines[5].startswith(text0.split(D.MASK_CHAR)[0])
+    # ... and the corruption is drawn anew: the same lines, other examples
+    assert (first[0] != first[1]).any(dim=1).float().mean() > 0.9
+    shuffled = next(D.step_batches(ds, 0, 128, [0], shuffle=True))[1]
+    assert not torch.equal(shuffled, first[0])
+
+
+def test_faithful_means_the_course_trainer_and_the_old_rules_are_options(tmp_path, capsys):
+    from models.cli import _faithful_training
+    for recipe in RECIPES:
+        assert _faithful_training(TrainConfig(**RECIPES[recipe]), recipe, None)
+        assert not _faithful_training(TrainConfig(**RECIPES[recipe], decay="linear"), recipe, None)
+        assert not _faithful_training(TrainConfig(**RECIPES[recipe], shuffle=True), recipe, None)
     out = tmp_path / "run"
     common = ["pretrain", *TINY, "--limit", "16", "--batch-size", "8", "--max-steps", "2"]
-    assert main([*common, "--out", str(out), "--no-shuffle", "--decay", "all-but-bias"]) == 0
+    assert main([*common, "--out", str(out), "--shuffle", "--decay", "linear"]) == 0
     state = torch.load(out / "state.pt", weights_only=True)
-    assert state["train_config"]["shuffle"] is False and state["train_config"]["decay"] == "all-but-bias"
+    assert state["train_config"]["shuffle"] is True and state["train_config"]["decay"] == "linear"
     assert state["info"]["faithful_config"] is False
     capsys.readouterr()
-    assert main([*common[:-2], "--max-steps", "3", "--out", str(out), "--resume", "--decay", "linear"]) == 2
-    assert "decay all-but-bias" in capsys.readouterr().err
+    # a resumed run keeps its own order and rule, whatever today's defaults are
+    assert main([*common[:-2], "--max-steps", "3", "--out", str(out), "--resume"]) == 0
+    state = torch.load(out / "state.pt", weights_only=True)
+    assert state["step"] == 3 and state["train_config"]["shuffle"] is True
+    assert main([*common[:-2], "--max-steps", "4", "--out", str(out), "--resume", "--decay", "all-but-bias"]) == 2
+    assert "decay linear" in capsys.readouterr().err
+
+
+def test_a_training_state_from_before_the_settings_resumes_as_it_ran():
+    """A state.pt written before decay/shuffle existed ran minGPT's rule, shuffled: it must not
+    pick up today's defaults on resume."""
+    from dataclasses import asdict
+    from models.train import train_config_from_dict
+    stored = asdict(TrainConfig(**RECIPES["pretrain"]))
+    del stored["decay"], stored["shuffle"]
+    cfg = train_config_from_dict(stored)
+    assert cfg.decay == "linear" and cfg.shuffle is True
 
 
 def read_log(path):
