@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import tables
-from .build import Context, g, num
+from .context import Context, g, num
 
 
 def _cell(text: str) -> str:
@@ -68,6 +68,7 @@ def render_markdown(ctx: Context) -> str:
 
     out += ["## 4. The model", "", "### Results on the dev set (500 questions)", ""]
     out += _table(tables.expected_runs_table(ctx))
+    out += [tables.BEFORE_EXPLAINED, ""]
     if ctx.model["others"]:
         out += ["Other recorded runs (options and experiments beside the faithful configuration):", ""]
         out += _table(tables.other_runs_table(ctx))

@@ -110,10 +110,17 @@ def decide_accuracy(claim: ProofResult, records: list[Record], why: str = "") ->
     details = dict(claim.details) | {"sheet": sheet.text(), "records": [r.name for r in used]}
     decided_by = "report.verdicts.decide_accuracy"
     if not used:
-        note = (f"; {len(others)} non-faithful run(s) exist ({', '.join(r.name for r in others)}), which the rule does not use"
-                if others else "")
+        before = [r for r in others if r.extra.get("faithful_before_correction")]
+        rest = [r for r in others if r not in before]
+        note = (f"; {len(rest)} non-faithful run(s) exist ({', '.join(r.name for r in rest)}), which the rule does not use"
+                if rest else "")
         evidence = (f"not yet run: no faithful record of recipe {recipe}, variant {variant} on the "
                     f"{DEV_TOTAL}-question dev set in report/results/{note}. The sheet's count: {sheet.text()}")
+        if before:
+            counts = ", ".join(f"{r.name} {Count(r.dev_correct, r.dev_total).text()}" for r in before)
+            evidence += (f". Withheld until a run with the course's trainer (decay on all but the biases, batches in "
+                         f"file order) is recorded; the runs made as MODEL.md said before its correction ({counts}) "
+                         f"are shown beside it but do not decide it")
         if why:
             evidence += f". {why}"
         return dataclasses.replace(claim, verdict=PENDING, evidence=evidence, decided_by=decided_by, details=details)
