@@ -64,8 +64,9 @@ def load_train_state(path) -> dict:
 
 
 def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:160] if text else type(e).__name__
+    """The first line of an exception's message, without terminal escape codes, whole."""
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(e)).strip().splitlines()
+    return text[0] if text else type(e).__name__
 
 
 def _is_safetensors(p: Path) -> bool:
@@ -107,15 +108,70 @@ def infer_config(state: dict, path, n_head: int = 8, perceiver_wiring: str = "de
         raise UserError(f"inconsistent state dict: {e}", path) from None
 
 
+# The classes a pickled state dict of tensors may name (torch.save(model.state_dict())).
+_STATE_DICT_GLOBALS = re.compile(r"^(collections OrderedDict|torch\._utils _rebuild\w*|torch \w*Storage|"
+                                 r"torch \w*(Tensor|dtype|device|Size)|torch\.serialization \w+|torch \w+_dtype|"
+                                 r"builtins (set|frozenset|slice))$")
+RESAVE = ("re-save it as a state dict where the model class exists: torch.save(model.state_dict(), 'model.pt'), "
+          "then load that file")
+
+
+def pickled_globals(p: Path) -> list[str]:
+    """The "module name" globals a torch.save file's pickle refers to, read with pickletools
+    (the pickle's opcodes are listed, never executed). [] when the file is not a readable pickle."""
+    import io
+    import pickletools
+    import zipfile
+    try:
+        if zipfile.is_zipfile(p):
+            with zipfile.ZipFile(p) as z:
+                name = next((n for n in z.namelist() if n.endswith("data.pkl")), None)
+                data = z.read(name) if name else b""
+        else:
+            data = p.read_bytes()
+        found, strings = [], []
+        for op, arg, _ in pickletools.genops(io.BytesIO(data)):
+            if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+                strings.append(arg)
+            elif op.name == "GLOBAL":
+                found.append(arg)
+            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.append(f"{strings[-2]} {strings[-1]}")
+            elif op.name == "STOP":
+                break
+        return found
+    except Exception:  # noqa: BLE001 - a file pickletools cannot list is judged by torch.load below
+        return []
+
+
+def strip_wrapper_prefix(state: dict) -> tuple[dict, str]:
+    """A state dict whose keys all carry a wrapper's prefix (DataParallel's "module.",
+    torch.compile's "_orig_mod.", or both) as the unwrapped model's, and the prefix removed."""
+    removed = ""
+    while state:
+        prefix = next((x for x in ("module.", "_orig_mod.") if all(k.startswith(x) for k in state)), None)
+        if prefix is None:
+            break
+        state = {k[len(prefix):]: v for k, v in state.items()}
+        removed += prefix
+    return state, removed
+
+
 def _read(p: Path):
-    """(state dict, config or None, metadata or None) of either format."""
+    """(state dict, config or None, metadata or None) of either format. A torch file that pickles
+    anything but tensors (a whole model, torch.save(model)) is refused before it is unpickled."""
     if _is_torch_file(p):
+        foreign = [g for g in pickled_globals(p) if not _STATE_DICT_GLOBALS.match(g)]
+        if foreign:
+            raise UserError(f"is a pickled object, not a state dict of tensors (it names {foreign[0].replace(' ', '.')}, "
+                            f"as torch.save(model) writes); it was not unpickled, since that would run code from "
+                            f"the file: {RESAVE}", p)
         try:
             state = torch.load(p, map_location="cpu", weights_only=True)
         except Exception as e:
             raise UserError(f"truncated or not a checkpoint ({_first_line(e)})", p) from None
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-            raise UserError("not a state dict of tensors (save model.state_dict(), not the model)", p)
+            raise UserError(f"not a state dict of tensors: {RESAVE}", p)
         return state, None, None
     try:
         with safe_open(str(p), framework="pt") as f:
@@ -129,19 +185,27 @@ def _read(p: Path):
 
 
 def load_model(path, vocab: Vocab, *, variant: str | None = None, bottleneck_dim: int | None = None,
-               perceiver_wiring: str | None = None, n_head: int = 8) -> tuple[GPT, dict]:
+               perceiver_wiring: str | None = None, n_head: int | None = None) -> tuple[GPT, dict]:
     """Load either format into a GPT (on the CPU, eval mode) and return (model, info).
 
     variant / bottleneck_dim / perceiver_wiring, when given, are what the caller expects:
     a checkpoint that is something else is an error, never silently converted. For a
-    course-format file, perceiver_wiring (which its keys cannot show) is taken as given.
+    course-format file, perceiver_wiring and n_head (which its tensors cannot show) are taken
+    as given, else MODEL.md's (default wiring, 8 heads), and info says which ("n_head_source").
+    A state dict saved through a wrapper (keys "module." or "_orig_mod.") loads as the unwrapped
+    one (info "stripped_prefix"). An own-format file stores its head count; an n_head that
+    disagrees with it is an error, since the head count changes the logits.
     """
     p = require_file(path, "checkpoint")
     state, config, meta = _read(p)
     if config is None:
+        state, removed = strip_wrapper_prefix(state)
         state = {k: v for k, v in state.items() if not k.endswith("attn.mask")}
-        config = infer_config(state, p, n_head, perceiver_wiring or "default")
-        info = {"format": "course"}
+        config = infer_config(state, p, n_head or 8, perceiver_wiring or "default")
+        info = {"format": "course", "n_head": config.n_head,
+                "n_head_source": "given" if n_head else "assumed: MODEL.md's 8 (a course state dict does not show it)"}
+        if removed:
+            info["stripped_prefix"] = removed
         if config.vocab_size != len(vocab):
             raise UserError(f"has a vocabulary of {config.vocab_size} characters, this data's has "
                             f"{len(vocab)}: another vocabulary", p)
@@ -150,6 +214,10 @@ def load_model(path, vocab: Vocab, *, variant: str | None = None, bottleneck_dim
         if meta.get("vocab_sha256") != vocab.sha256:
             raise UserError("was trained with another vocabulary (its vocab_sha256 differs from "
                             "this data's wiki.txt)", p)
+        if n_head is not None and n_head != config.n_head:
+            raise UserError(f"stores n_head {config.n_head} in its config, but {n_head} was given: the head count "
+                            "changes the logits, so the stored one is used only as stored", p)
+        info["n_head_source"] = "stored config"
         if perceiver_wiring is not None and config.variant == "perceiver" \
                 and perceiver_wiring != config.perceiver_wiring:
             raise UserError(f"is a {describe(config)} checkpoint, but wiring {perceiver_wiring} was asked for", p)

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,15 +85,30 @@ class Vocab:
         return sorted({c for c in s if c not in self.stoi})
 
 
+def read_data_text(path: str | os.PathLike, what: str) -> str:
+    """A data file's text as the course's code sees it once editors and tools have had it: a
+    UTF-8 byte-order mark dropped, Windows line ends (CRLF) read as newlines, and the text in
+    Unicode NFC (so a name typed in decomposed form, e.g. "e" + U+0301, is the same string as
+    the precomposed one that wiki.txt and the answers use). Raises UserError when unreadable."""
+    text = read_text(path, what)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+
+
 def read_wiki(path: str | os.PathLike) -> list[str]:
-    """The lines of wiki.txt (one biography each; a final newline adds no line)."""
-    text = read_text(path, "pretraining corpus")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    """The biographies of wiki.txt, one a line (read_data_text); blank lines are not examples
+    and are skipped (a final newline adds no line). Raises UserError for a file without one."""
+    lines = [line for line in read_data_text(path, "pretraining corpus").split("\n") if line.strip()]
     if not lines:
-        raise UserError("is empty", path)
+        raise UserError("is empty (no biography line)", path)
     return lines
+
+
+def describe_characters(chars) -> str:
+    """Characters named so that invisible ones can be found: 'U+0301 COMBINING ACUTE ACCENT'."""
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'UNNAMED')}" + (f" ({c!r})" if c.isprintable() and
+                     not unicodedata.combining(c) else "") for c in sorted(set(chars)))
 
 
 QUESTION = re.compile(r"^Where was (?P<name>.+) born\?$")  # the questions' one template
@@ -114,7 +130,7 @@ LINE_FORMS = {"wiki": None, "question": question_form}  # a recipe's line_form: 
 
 def load_vocab(ddir: Path) -> Vocab:
     path = ddir / WIKI
-    return Vocab.from_text(read_text(path, "pretraining corpus"), path)
+    return Vocab.from_text(read_data_text(path, "pretraining corpus"), path)
 
 
 # ---------------------------------------------------------------------------- TSV files
@@ -132,11 +148,13 @@ def read_tsv(path: str | os.PathLike, vocab: Vocab, *, answers: bool | None,
     """Read `question<TAB>answer` lines (answers=True), bare questions (answers=False), or
     whichever the file holds (answers=None: the first line decides, every line must agree).
 
-    Checked, with the line number: tab count, empty fields, characters outside the
+    The text is read as read_data_text gives it (BOM dropped, NFC) and each field stripped of
+    surrounding spaces, as the course's scorer reads answers. Checked, with the line number:
+    tab count, empty fields, characters outside the
     vocabulary or special characters, and length (`question ⁇` must fit the block; with an
     answer, `question ⁇ answer ⁇` must).
     """
-    text = read_text(path, "TSV file")
+    text = read_data_text(path, "TSV file")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -147,7 +165,7 @@ def read_tsv(path: str | os.PathLike, vocab: Vocab, *, answers: bool | None,
     rows = []
     for n, raw in enumerate(lines, start=1):
         line = raw[:-1] if raw.endswith("\r") else raw
-        fields = line.split("\t")
+        fields = [f.strip() for f in line.split("\t")]  # as the course's scorer: line.strip().split("\t")
         if answers and len(fields) != 2:
             what = "no tab" if len(fields) == 1 else f"{len(fields) - 1} tabs"
             raise UserError(f"expected 'question<TAB>answer', found {what}", path, n)
@@ -165,7 +183,8 @@ def read_tsv(path: str | os.PathLike, vocab: Vocab, *, answers: bool | None,
                 raise UserError(f"contains the special character {bad[0]!r}", path, n)
             unknown = vocab.unknown(field)
             if unknown:
-                raise UserError(f"characters outside the vocabulary: {''.join(unknown)!r}", path, n)
+                raise UserError(f"characters outside the vocabulary of wiki.txt: {describe_characters(unknown)}",
+                                path, n)
         need = len(question) + 1 + (len(answer) + 1 if answers else 0)
         if need > block_size:
             what = "question ⁇ answer ⁇" if answers else "question ⁇"

@@ -80,3 +80,72 @@ def atomic_path(path: str | os.PathLike):
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    """One line per prediction: a newline the model generated is written as the two characters \\n."""
+    atomic_write_text(path, "".join(line.replace("\n", "\\n") + "\n" for line in lines))
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def check_output(path: str | os.PathLike, what: str, *, inputs=(), protected_dirs=(), folder: bool = False) -> Path:
+    """Refuse an output location before any work is done, so that a mistake leaves nothing behind.
+
+    `path` is a file (or, with `folder`, a folder) about to be written. Raises UserError when it
+    is one of `inputs` (an output never replaces an input), lies inside one of `protected_dirs`
+    (the read-only data folder, the committed evidence), is of the wrong kind (a folder where a
+    file goes, or the reverse), or cannot be written: the nearest existing folder on its way is
+    probed with a temporary file, which is the only test that holds for root and for read-only
+    file systems alike. Returns the path."""
+    p = Path(path)
+    resolved = p.resolve()
+    for given in inputs:
+        if given is not None and Path(given).exists() and resolved == Path(given).resolve():
+            raise UserError(f"is also an input of this command: the {what} would replace it", p)
+    for d in protected_dirs:
+        if d is not None and Path(d).is_dir() and resolved.is_relative_to(Path(d).resolve()):
+            raise UserError(f"lies inside {d}, which is read-only input: choose another place for the {what}", p)
+    if folder and p.exists() and not p.is_dir():
+        raise UserError(f"exists and is not a folder, expected one for the {what}", p)
+    if not folder and p.is_dir():
+        raise UserError(f"is a directory, expected a file for the {what}", p)
+    base = _nearest_existing(resolved if folder else resolved.parent)
+    if not base.is_dir():
+        raise UserError(f"cannot hold the {what}: {base} is a file, not a folder", p)
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write the {what} here ({e.strerror or e})", p) from None
+    if not folder and p.exists() and not os.access(p, os.W_OK):
+        raise UserError(f"cannot replace this file (no write permission) for the {what}", p)
+    return p
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike, what: str = "a run"):
+    """Hold an exclusive lock on `folder` (its file .lock, with flock) while the block runs, so
+    that one run folder holds one run: a second process (or a second open in this one) is
+    refused with a UserError. The lock dies with the process, so a killed run never leaves a
+    stale lock behind."""
+    import fcntl
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"another process is already {what} in this folder (it holds {folder / '.lock'})",
+                            folder) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)

@@ -47,6 +47,8 @@ class GPTConfig:
             raise ValueError(f"perceiver_wiring must be one of {WIRINGS}, not {self.perceiver_wiring!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
         if self.variant == "perceiver":
             if not 1 <= self.bottleneck_dim <= self.block_size:
                 raise ValueError(f"bottleneck_dim must be in 1..{self.block_size}")

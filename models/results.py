@@ -1,6 +1,8 @@
-"""Result records: `report/results/<name>.json`, one per run that yields a dev accuracy.
+"""Result records: `<results>/<name>.json`, one per run that yields a dev accuracy.
 
-The report reads these; nobody edits them by hand. Written atomically.
+By default a record goes to runs/results/ (beside the run folders, not committed). Only an
+explicit `--results-dir report/results` writes into report/results/, the committed evidence
+that the report reads; nobody edits records by hand. Written atomically.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 from .data import REPO_ROOT
 from .fileio import UserError, atomic_write_text
 
-RESULTS_DIR = REPO_ROOT / "report" / "results"
+RESULTS_DIR = REPO_ROOT / "report" / "results"  # the committed evidence: written only when asked by name
+DEFAULT_RESULTS_DIR = REPO_ROOT / "runs" / "results"  # where a record goes when no --results-dir is given
 RECIPES = ("no-pretraining", "pretrain-finetune", "london", "nearest-name",
            "pretrain-only", "unknown", "cpu-recipe")  # pretrain-only, unknown: evaluating a pretrained-only or a course checkpoint; cpu-recipe: `python -m models recipe`
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -72,6 +75,19 @@ def check_name(name: str) -> str:
     return name
 
 
+def relative_paths(value):
+    """`value` with every absolute path (a str or Path of one word starting with "/") written
+    relative to the repository, recursively through dicts and lists: a record names
+    report/results/x.json or ../shared/data/birth_dev.tsv, never a machine's own folders."""
+    if isinstance(value, dict):
+        return {k: relative_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [relative_paths(v) for v in value]
+    if isinstance(value, Path) or (isinstance(value, str) and value.startswith("/") and " " not in value):
+        return os.path.relpath(Path(value), REPO_ROOT)
+    return value
+
+
 def write_record(name: str, *, variant: str, recipe: str, faithful: bool, device: str, command: str,
                  seed: int | None, wall_seconds: float, steps: int, dev_correct: int, dev_total: int,
                  results_dir: Path | None = None, **extra) -> Path:
@@ -87,7 +103,7 @@ def write_record(name: str, *, variant: str, recipe: str, faithful: bool, device
     }
     if device == "cpu":
         extra.setdefault("device_detail", f"{cpu_name()} ({cpu_features()})")
-    record.update(extra)
-    path = Path(results_dir or RESULTS_DIR) / f"{name}.json"
+    record.update(relative_paths(extra))
+    path = Path(results_dir or DEFAULT_RESULTS_DIR) / f"{name}.json"
     atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return path

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .checkpoint import describe, load_train_state, save_model, save_train_state
 from .data import Vocab, step_batches
 from .fast import FAST, Prefetcher, Speed, Stepper
-from .fileio import UserError, atomic_write_text
+from .fileio import UserError, atomic_write_text, folder_lock
 from .model import GPT, GPTConfig
 
 WARMUP_TOKENS = 512 * 20
@@ -66,6 +66,14 @@ def train_config_from_dict(stored: dict) -> TrainConfig:
     lacks as what runs did before that setting existed (BEFORE_SETTING), never as today's default.
     Raises TypeError/KeyError for a dict that is not a training configuration."""
     return TrainConfig(**{**BEFORE_SETTING, **stored, "betas": tuple(stored["betas"])})
+
+
+STATE_KEYS = ("model", "optimizer", "step", "tokens", "wall_seconds", "rng", "config", "train_config", "info")
+
+
+class Diverged(UserError):
+    """The loss became NaN or infinite: the run stops, keeps its last good checkpoint and writes
+    no result record."""
 
 
 def lr_multiplier(tokens: int, warmup_tokens: int, final_tokens: int, floor: float = 0.1) -> float:
@@ -117,6 +125,16 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+def _log_row(line: str) -> dict | None:
+    """A metrics-log line as a dict, or None for a blank line or one cut short (a full disk or a
+    kill mid-write): those hold no step that the checkpoint could need."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return row if isinstance(row, dict) and isinstance(row.get("step"), int) else None
+
+
 class Run:
     """A training run in `out_dir`: fresh (from a model) or resumed (from state.pt)."""
 
@@ -147,6 +165,10 @@ class Run:
         if not state_path.exists():
             raise UserError("nothing to resume: no state.pt in this folder", out_dir)
         state = load_train_state(state_path)
+        missing = [k for k in STATE_KEYS if not isinstance(state, dict) or k not in state]
+        if missing:
+            raise UserError(f"an incomplete training state: no {', '.join(missing)} (it cannot be resumed exactly; "
+                            "start a new run in another --out)", state_path)
         try:
             config = GPTConfig.from_dict(state["config"])
             cfg = train_config_from_dict(state["train_config"])
@@ -186,6 +208,24 @@ class Run:
         return self.cfg.epochs * self.steps_per_epoch(n_examples)
 
     def save(self, optimizer, device) -> None:
+        """Write state.pt and model.safetensors atomically; a failed write (a full disk) keeps the
+        previous checkpoint and raises UserError saying from which step --resume continues."""
+        try:
+            self._save(optimizer, device)
+        except OSError as e:
+            before = self.resume_step_on_disk()
+            raise UserError(f"cannot write the checkpoint at step {self.step} ({e.strerror or e}); "
+                            + (f"the checkpoint of step {before} is kept, and --resume continues from it"
+                               if before is not None else "no earlier checkpoint exists"), self.out_dir) from None
+
+    def resume_step_on_disk(self) -> int | None:
+        """The step of the checkpoint in the run folder, or None."""
+        try:
+            return int(load_train_state(self.state_path)["step"])
+        except (UserError, KeyError, TypeError, ValueError):
+            return None
+
+    def _save(self, optimizer, device) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_train_state(self.state_path, {
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
@@ -204,8 +244,8 @@ class Run:
         """Keep the metrics of the steps the checkpoint holds, drop any after it."""
         if not self.log_path.exists():
             return
-        kept = [line for line in self.log_path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line)["step"] <= self.step]
+        kept = [line for line in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+                if (row := _log_row(line)) is not None and row["step"] <= self.step]
         atomic_write_text(self.log_path, "".join(line + "\n" for line in kept))
 
     def train(self, dataset, device: torch.device, progress: bool = True, speed: Speed = FAST,
@@ -215,7 +255,14 @@ class Run:
         default; models.fast.BASELINE is the plain padded fp32 step). `deadline` (a
         time.monotonic() value): past it, save a checkpoint and stop early (resume continues).
         `on_epoch(run, epoch)`: called after each finished epoch (e.g. to evaluate; its time
-        counts in the run's wall time). Returns whether the run reached its end."""
+        counts in the run's wall time). Returns whether the run reached its end. Raises UserError
+        when another process trains in the same folder (folder_lock), Diverged when the loss
+        becomes NaN or infinite, UserError when a checkpoint cannot be written."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with folder_lock(self.out_dir, "training"):
+            return self._train(dataset, device, progress, speed, deadline, on_epoch)
+
+    def _train(self, dataset, device, progress, speed, deadline, on_epoch) -> bool:
         cfg, model = self.cfg, self.model
         model.to(device).train()
         stepper = Stepper(model, cfg, device, speed)
@@ -231,7 +278,6 @@ class Run:
         end = self.total_steps(len(dataset))
         if cfg.max_steps is not None:
             end = min(end, cfg.max_steps)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         bar = tqdm(total=end, initial=self.step, file=sys.stderr, disable=not progress, dynamic_ncols=True,
                    desc=f"{self.info.get('recipe', 'train')} {describe(model.config)}")
         started = time.perf_counter() - self.wall_seconds
@@ -242,6 +288,13 @@ class Run:
         def flush(log):
             for entry, loss in pending:
                 entry["loss"] = loss.item()
+                if not math.isfinite(entry["loss"]):
+                    pending.clear()
+                    kept = self.resume_step_on_disk()
+                    raise Diverged(f"training diverged: the loss is {entry['loss']} at step {entry['step']} "
+                                   f"(epoch {entry['epoch']}, lr {entry['lr']:.3g}); no record written"
+                                   + (f", the checkpoint of step {kept} is kept" if kept is not None else ""),
+                                   self.out_dir)
                 log.write(json.dumps(entry) + "\n")
             if pending:
                 bar.set_postfix(loss=f"{pending[-1][0]['loss']:.4f}", lr=f"{pending[-1][0]['lr']:.3g}",

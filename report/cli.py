@@ -5,8 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from derivations.cli import OneLineParser
-
 EPILOG = """\
 The report reads recorded results only (report/results/*.json, written by `python -m models`);
 it never trains. It decides every claim of ../shared/seed/CLAIMS.md (derivations/), reruns the
@@ -50,6 +48,24 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
+def _unwritable(folder: Path) -> str | None:
+    """Why the report cannot be written into `folder`, found before the minute of building: the
+    nearest existing folder on its way is probed with a temporary file (the one test that holds
+    for root and for read-only file systems alike). None when it can be written."""
+    import tempfile
+    base = folder.resolve()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        return f"{base} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as e:
+        return f"cannot be written ({e.strerror or e})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -59,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--results {args.results}: no such folder")
     if args.data_dir is not None and not args.data_dir.is_dir():
         parser.error(f"--data-dir {args.data_dir}: no such folder")
+    if not args.check:
+        problem = _unwritable(args.out)
+        if problem:
+            parser.error(f"--out {args.out}: {problem}")
 
     from .build import BuildError, Options, build, say, stale
     opts = Options(quick=args.quick, results_dir=args.results.resolve(),

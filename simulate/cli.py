@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -51,6 +53,47 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
+def _seed(text: str) -> int:
+    """A seed of numpy.random.default_rng: a non-negative integer."""
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be a non-negative integer, not {text}")
+    return value
+
+
+def _check_memory(n: int, d: int, chunk: int, sampler: str = "fast") -> None:
+    """Refuse, before allocating, a simulation whose arrays would not fit: the problem holds a few
+    n×d arrays (values, means, basis), and a chunk of samples holds chunk×n logits (the
+    faithful sampler draws chunk×n×d keys). Float64, against half the machine's memory."""
+    needed = 8 * (4 * n * d + chunk * n * (d if sampler == "faithful" else 4))
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return
+    if needed > total / 2:
+        raise CommandLineError(f"n = {n}, d = {d} with chunks of {chunk} samples need about {needed / 2**30:.1f} GiB, "
+                               f"more than half of this machine's {total / 2**30:.0f} GiB: lower --n, --d or --chunk")
+
+
+def _check_finite(out: dict, beta: float) -> None:
+    """Estimates that overflowed (NaN or infinite) are an error, never printed as null."""
+    bad = [k for k in ("weight_a", "total_variance", "mean_c") if _has_nonfinite(out.get(k))]
+    if bad:
+        raise CommandLineError(f"at --beta {beta:g} the logits overflow float64, so the estimates ({', '.join(bad)}) "
+                               "are not finite; use a smaller |beta| (the attention is already a hard maximum "
+                               "long before, e.g. at beta = 1e6)")
+
+
+def _has_nonfinite(obj) -> bool:
+    if isinstance(obj, float):
+        return not math.isfinite(obj)
+    if isinstance(obj, dict):
+        return any(_has_nonfinite(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(_has_nonfinite(v) for v in obj)
+    return obj is None
+
+
 def _show_progress(args) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
@@ -84,7 +127,7 @@ def build_parser() -> ArgumentParser:
                    help="isotropic key variance (the question's small alpha), >= 0; predictions are its "
                    "-> 0 limit (default: 0)")
     v.add_argument("--samples", type=_int, default=100_000, help="Monte Carlo samples, at least 4 (default: 100000)")
-    v.add_argument("--seed", type=_int, default=0, help="seed of numpy.random.default_rng (default: 0)")
+    v.add_argument("--seed", type=_seed, default=0, help="seed of numpy.random.default_rng (default: 0)")
     v.add_argument("--sampler", choices=("fast", "faithful"), default="fast",
                    help="fast: draws the Gaussian logits directly; faithful: draws every key as a vector "
                    "in R^d (default: fast)")
@@ -96,8 +139,8 @@ def build_parser() -> ArgumentParser:
     v.add_argument("--values", type=Path, default=None,
                    help="file with the (n, d) values, .npy or text (one row per value); default: drawn "
                    "N(0, I/d) with --values-seed")
-    v.add_argument("--values-seed", type=_int, default=0, help="seed for drawing the values (default: 0)")
-    v.add_argument("--random-means", type=_int, default=None, metavar="SEED",
+    v.add_argument("--values-seed", type=_seed, default=0, help="seed for drawing the values (default: 0)")
+    v.add_argument("--random-means", type=_seed, default=None, metavar="SEED",
                    help="use a random orthonormal set of means drawn with SEED instead of the standard basis")
     v.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     v.add_argument("--out", type=Path, default=None, help="also write the JSON object to this file")
@@ -113,10 +156,10 @@ def build_parser() -> ArgumentParser:
     s.add_argument("--samples", type=_int, default=None,
                    help="Monte Carlo samples per point, at least 4 (default: 200000, or 20000 with --quick)")
     s.add_argument("--quick", action="store_true", help="fewer points and samples: seconds instead of a minute")
-    s.add_argument("--seed", type=_int, default=0, help="base seed; each point derives its own (default: 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="base seed; each point derives its own (default: 0)")
     s.add_argument("--n", type=_int, default=8, help="number of keys, at least 2 (default: 8)")
     s.add_argument("--d", type=_int, default=16, help="dimension, at least n (default: 16)")
-    s.add_argument("--values-seed", type=_int, default=0, help="seed for drawing the values (default: 0)")
+    s.add_argument("--values-seed", type=_seed, default=0, help="seed for drawing the values (default: 0)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
     b = sub.add_parser(
@@ -126,7 +169,7 @@ def build_parser() -> ArgumentParser:
         "the variance of the weight on v_a. Run through python -m simulate, BLAS is limited to one thread.",
     )
     b.add_argument("--quick", action="store_true", help="shorter measurements (noisier)")
-    b.add_argument("--seed", type=_int, default=0, help="seed (default: 0)")
+    b.add_argument("--seed", type=_seed, default=0, help="seed (default: 0)")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -167,7 +210,8 @@ def _format_table(out: dict) -> str:
                      f"{f'[{lo:.6g}, {hi:.6g}]':>28}{(f'{q:.6g}' if q is not None else '-'):>13}"
                      f"{(f'{zz:.2f}' if zz is not None else '-'):>8}")
     if pred.get("sheet_total_variance") is not None:
-        lines.append(f"answer sheet's tr Cov[c] formula: {pred['sheet_total_variance']:.6g}")
+        lines.append(f"answer sheet's tr Cov[c] formula (V_a + V_b)·Var[t], summed over the components, at these "
+                     f"v_a, v_b (d = {p['d']}, values {p['values']}): {pred['sheet_total_variance']:.6g}")
     if pred:
         lines.append(f"prediction: {pred['limit']}")
     elif out.get("predicted_note"):
@@ -181,20 +225,25 @@ def cmd_variance(args) -> int:
     if args.chunk is not None and args.chunk < 1:
         raise CommandLineError(f"--chunk must be at least 1 (got {args.chunk})")
     _check_out_file(args.out)
+    from .variance import DEFAULT_CHUNK
+    _check_memory(args.n, args.d or args.n, min(args.chunk or DEFAULT_CHUNK, args.samples), args.sampler)
     values = _load_values(args.values) if args.values is not None else None
-    try:
-        problem = make_problem(args.heads, args.beta, args.n, args.d, args.eta_var, args.iso_var,
-                               values=values, values_seed=args.values_seed,
-                               random_means_seed=args.random_means, a=args.a, b=args.b)
-    except ProblemError as err:
-        raise CommandLineError(str(err)) from None
+    import numpy as np
 
-    from .variance import DEFAULT_CHUNK, simulate
+    from .variance import simulate
 
-    if args.values is not None:
-        problem = dataclasses.replace(problem, values_source=str(args.values))
-    result = simulate(problem, args.samples, args.seed, args.sampler, args.chunk or DEFAULT_CHUNK,
-                      progress=_show_progress(args))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported once, by _check_finite
+        try:
+            problem = make_problem(args.heads, args.beta, args.n, args.d, args.eta_var, args.iso_var,
+                                   values=values, values_seed=args.values_seed,
+                                   random_means_seed=args.random_means, a=args.a, b=args.b)
+        except ProblemError as err:
+            raise CommandLineError(str(err)) from None
+        if args.values is not None:
+            problem = dataclasses.replace(problem, values_source=str(args.values))
+        result = simulate(problem, args.samples, args.seed, args.sampler, args.chunk or DEFAULT_CHUNK,
+                          progress=_show_progress(args))
+    _check_finite(result.to_json(), args.beta)
     out = json_safe(result.to_json())
     text = json.dumps(out, allow_nan=False)
     if args.out is not None:
@@ -208,6 +257,8 @@ def cmd_sweep(args) -> int:
         raise CommandLineError(f"--samples must be at least 4 (got {args.samples})")
     if args.out.exists() and not args.out.is_dir():
         raise CommandLineError(f"--out {args.out} exists and is not a directory")
+    from .variance import DEFAULT_CHUNK
+    _check_memory(args.n, args.d, min(DEFAULT_CHUNK, args.samples or DEFAULT_CHUNK))
     try:
         make_problem("single", 1.0, args.n, args.d, 0.5, 0.0, values_seed=args.values_seed)
     except ProblemError as err:

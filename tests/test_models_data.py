@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -126,7 +127,8 @@ def test_characters_outside_the_vocabulary_are_refused(tmp_path, vocab):
     outside = next(chr(c) for c in range(0x2600, 0x2700) if chr(c) not in vocab.stoi)
     path = tmp_path / "bad.tsv"
     path.write_text(f"Where was A born?\tParis\nWhere was {outside} born?\tRome\n", encoding="utf-8")
-    with pytest.raises(UserError, match=rf"bad.tsv:2: characters outside the vocabulary: '{outside}'"):
+    with pytest.raises(UserError, match=rf"bad.tsv:2: characters outside the vocabulary of wiki.txt: "
+                                        rf"U\+{ord(outside):04X} {unicodedata.name(outside)} \('{outside}'\)"):
         read_tsv(path, vocab, answers=True)
 
 

@@ -93,7 +93,8 @@ def test_smoke_recipe_trains_evaluates_and_records_its_time(tmp_path, data_dir, 
     assert rec["recipe"] == "cpu-recipe" and rec["faithful"] is False and rec["seed"] == 2
     assert rec["dev_total"] == 20 and 0 <= rec["dev_correct"] <= 20
     assert rec["within_budget"] == (rec["wall_seconds"] <= rec["budget_seconds"])
-    assert sum(rec["stage_seconds"].values()) <= rec["wall_seconds"] + 1e-3
+    # each figure is rounded to the millisecond, so their sum may pass the rounded total by 0.5 ms apiece
+    assert sum(rec["stage_seconds"].values()) <= rec["wall_seconds"] + 5e-4 * (len(rec["stage_seconds"]) + 1)
     assert [p["epoch"] for p in rec["curve"] if p["stage"] == "pretrain"] == [1, 2]
     assert rec["curve"][-1]["dev_correct"] == rec["dev_correct"]
     seconds = [p["seconds"] for p in rec["curve"]]
