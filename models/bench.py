@@ -68,16 +68,22 @@ def bench_evaluation(config: GPTConfig, vocab: Vocab, questions: list[str], batc
 
 def run_bench(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: list[str], *,
               variants: list[str], steps: int, warmup: int, eval_count: int, eval_batch_size: int,
-              device: torch.device, seed: int = 0) -> list[dict]:
+              device: torch.device, seed: int = 0, log=None) -> list[dict]:
+    """Time the fast path's training steps and batched evaluation for each variant; `log(text)`
+    (e.g. print to stderr) is told what is measured next, so a long bench shows it is alive."""
     rows = []
     pre = PretrainDataset(wiki_lines, vocab, seed)
     fin = FinetuneDataset(train_rows, vocab)
     for variant in variants:
         config = GPTConfig(vocab_size=len(vocab), variant=variant)
         for stage, dataset, recipe in (("pretrain", pre, "pretrain"), ("finetune", fin, "no-pretraining")):
+            if log:
+                log(f"[bench] {stage} {variant}: {warmup} warm-up and {steps} timed steps")
             r = bench_training(config, dataset, RECIPES[recipe]["batch_size"], RECIPES[recipe]["lr"],
                                steps, warmup, device, seed)
             rows.append({"stage": stage, "variant": variant, "unit": "tokens/s", **r})
+        if log:
+            log(f"[bench] evaluate {variant}: {eval_count} questions")
         r = bench_evaluation(config, vocab, dev_questions[:eval_count], eval_batch_size, device, seed)
         rows.append({"stage": "evaluate", "variant": variant, "unit": "examples/s", **r})
     return rows

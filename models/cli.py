@@ -19,49 +19,15 @@ from .checkpoint import describe, load_model
 from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed, malloc_mode, retain_freed_memory
 from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
                        predict, recital, recital_line)
-from .fileio import UserError, atomic_write_text
+from .fileio import UserError, atomic_write_text, check_output, write_lines
 from .model import VARIANTS, WIRINGS, GPT, GPTConfig
+from .options import (Parser, UsageError, int_list, nonnegative_int, positive_float, positive_int, probability,
+                      seed_int, threads_option, trainer_options)
 from .results import RECIPES as RECORD_RECIPES
-from .results import RESULTS_DIR, check_name, command_line, cpu_features, cpu_name, git_commit, write_record
+from .results import DEFAULT_RESULTS_DIR, check_name, command_line, cpu_features, cpu_name, git_commit, write_record
 from .train import RECIPES, Run, TrainConfig, device_name, pick_device
 
 RUNS_DIR = D.REPO_ROOT / "runs"
-
-
-class UsageError(Exception):
-    pass
-
-
-class Parser(argparse.ArgumentParser):
-    """Bad flags become one line on stderr too (raised, printed by main)."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
-def _checked(kind, name: str, ok, requirement: str):
-    """An argparse type: parse with `kind`, then require `ok(value)`, else say `requirement`."""
-
-    def parse(s: str):
-        try:
-            v = kind(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {name}: {s!r}") from None
-        if not ok(v):
-            raise argparse.ArgumentTypeError(f"{requirement}, not {s}")
-        return v
-
-    return parse
-
-
-positive_int = _checked(int, "integer", lambda v: v >= 1, "must be at least 1")
-nonnegative_int = _checked(int, "integer", lambda v: v >= 0, "must not be negative")
-positive_float = _checked(float, "number", lambda v: 0 < v < float("inf"), "must be a positive number")
-probability = _checked(float, "number", lambda v: 0.0 <= v < 1.0, "must be in [0, 1)")
-
-
-def int_list(s: str) -> list[int]:
-    return [positive_int(p) for p in s.split(",") if p.strip()]
 
 
 # ---------------------------------------------------------------------------- shared pieces
@@ -83,25 +49,25 @@ def _display(path: Path) -> str:
     return os.path.relpath(Path(path).resolve(), D.REPO_ROOT)
 
 
-def _check_targets(args) -> None:
-    """Refuse unusable output paths before any work, so a mistake leaves nothing behind."""
-    outputs = getattr(args, "outputs", None)
-    if outputs is not None and Path(outputs).is_dir():
-        raise UserError("is a directory, expected a file for the predictions", outputs)
-    results = getattr(args, "results_dir", None)
-    if results is not None and Path(results).exists() and not Path(results).is_dir():
-        raise UserError("is not a folder, expected one for result records", results)
-
-
-def _write_lines(path: Path, lines: list[str]) -> None:
-    """One line per prediction: a newline the model generated is written as the two characters \\n."""
-    atomic_write_text(path, "".join(line.replace("\n", "\\n") + "\n" for line in lines))
+def _check_targets(args, ddir: Path) -> None:
+    """Refuse unusable output paths before any work, so a mistake leaves nothing behind: an output
+    that is one of the command's inputs or lies in the data folder, a folder where a file goes
+    (or the reverse), a place that cannot be written (fileio.check_output)."""
+    inputs = [getattr(args, k, None) for k in ("eval_file", "train_file", "checkpoint", "pretrained")]
+    inputs += list(getattr(args, "checkpoints", None) or [])
+    guard = dict(inputs=inputs, protected_dirs=[ddir])
+    if getattr(args, "outputs", None) is not None:
+        check_output(args.outputs, "predictions", **guard)
+    if getattr(args, "results_dir", None) is not None and not getattr(args, "no_record", False):
+        check_output(args.results_dir, "result records", folder=True, **guard)
+    if getattr(args, "out", None) is not None:
+        check_output(args.out, "run folder", folder=True, **guard)
 
 
 def _publish_logs(results_dir, name: str, finetune_log: Path, pretrain_log: Path | None) -> dict:
     """Copy the metrics logs beside the record (<results>/metrics/<name>.jsonl and
     <name>-pretrain.jsonl): run folders are not committed, the records and their logs are."""
-    folder = Path(results_dir or RESULTS_DIR) / "metrics"
+    folder = Path(results_dir or DEFAULT_RESULTS_DIR) / "metrics"
     published = {}
     for kind, src, dst in (("finetune", finetune_log, f"{name}.jsonl"),
                            ("pretrain", pretrain_log, f"{name}-pretrain.jsonl")):
@@ -158,38 +124,24 @@ def faithful_model(config: GPTConfig) -> bool:
     return config == reference
 
 
-def _trainer_options(g) -> None:
-    """--decay and --shuffle/--no-shuffle: the course's trainer.py by default (MODEL.md), minGPT's
-    decay rule and shuffled batches as named options (runs with them are not faithful)."""
-    g.add_argument("--decay", choices=("all-but-bias", "linear"),
-                   help="which parameters weight decay applies to: all-but-bias (default; the course's trainer.py: "
-                        "every parameter except the biases, so embeddings, pos_emb, LayerNorm gains and the "
-                        "perceiver's C too) or linear (minGPT's rule: Linear weights only; not faithful)")
-    g.add_argument("--shuffle", dest="shuffle", action="store_true", default=None,
-                   help="a new example order every epoch (not faithful; default: the file's order every epoch, "
-                        "as the course's DataLoader)")
-    g.add_argument("--no-shuffle", dest="shuffle", action="store_false", default=None,
-                   help="the file's order every epoch (the default, kept for older commands)")
-
-
 def _train_options(p: argparse.ArgumentParser, recipe_note: str) -> None:
     g = p.add_argument_group(f"training (defaults: MODEL.md, {recipe_note})")
     g.add_argument("--epochs", type=positive_int, help="epochs")
     g.add_argument("--batch-size", type=positive_int, help="batch size")
     g.add_argument("--lr", type=positive_float, help="base learning rate of the course's schedule")
-    g.add_argument("--seed", type=nonnegative_int, help="seed of initialisation, data and dropout (default 0)")
+    g.add_argument("--seed", type=seed_int, help="seed of initialisation, data and dropout (default 0)")
     g.add_argument("--max-steps", type=positive_int,
                    help="stop after this many steps in all (a checkpoint is saved; --resume continues)")
     g.add_argument("--save-every", type=nonnegative_int, default=0,
                    help="steps between checkpoints (default 0: at the end of every epoch)")
     g.add_argument("--limit", type=positive_int, help="train on the first N examples only (not faithful)")
-    _trainer_options(g)
+    trainer_options(g)
     g.add_argument("--out", type=Path, help="run folder for model.safetensors, state.pt, metrics.jsonl "
                                             "(default runs/<command>-<variant>...)")
     g.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint (same weights as never stopping)")
     g.add_argument("--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda, cuda:N")
-    _threads_option(g)
+    threads_option(g)
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
                    help="stop with a checkpoint once this much wall time has passed (--resume continues)")
@@ -222,11 +174,6 @@ def _speed(args, stored: dict | None = None) -> Speed:
     typed = {k: getattr(args, k) for k in ("pack", "fast_dropout", "optimizer", "dtype", "compile")
              if getattr(args, k) is not None}
     return replace(base, **typed)
-
-
-def _threads_option(p) -> None:
-    p.add_argument("--threads", type=positive_int,
-                   help="CPU threads for torch (default: torch's choice, or OMP_NUM_THREADS)")
 
 
 def default_run_dir(args, command: str, config: GPTConfig | None = None) -> Path:
@@ -323,6 +270,7 @@ def cmd_pretrain(args) -> int:
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     lines = D.read_wiki(ddir / D.WIKI)
+    _check_targets(args, ddir)
     device = pick_device(args.device)
 
     def make_model():
@@ -362,7 +310,7 @@ def cmd_finetune(args) -> int:
     eval_path = None if args.no_eval else _data_file(args.eval_file, ddir, D.DEV_TSV)
     eval_rows = None if eval_path is None else D.read_tsv(eval_path, vocab, answers=True)
     name = None if args.name is None else check_name(args.name)
-    _check_targets(args)
+    _check_targets(args, ddir)
     device = pick_device(args.device)
 
     def make_model():
@@ -371,7 +319,7 @@ def cmd_finetune(args) -> int:
             torch.manual_seed(0 if args.seed is None else args.seed)
             return GPT(config), {"kind": "finetune"}
         model, pinfo = load_model(args.pretrained, vocab, variant=args.variant, bottleneck_dim=args.bottleneck_dim,
-                                  perceiver_wiring=args.perceiver_wiring, n_head=args.n_head or 8)
+                                  perceiver_wiring=args.perceiver_wiring, n_head=args.n_head)
         for key in ("n_layer", "n_head", "n_embd"):
             value = getattr(args, key)
             if value is not None and value != getattr(model.config, key):
@@ -406,7 +354,7 @@ def cmd_finetune(args) -> int:
         return 0
     preds, eval_seconds = _evaluate_rows(run.model, vocab, eval_rows, args, device)
     outputs = args.outputs or run.out_dir / "predictions.txt"
-    _write_lines(outputs, preds)
+    write_lines(outputs, preds)
     correct, total = accuracy(preds, [r.answer for r in eval_rows])
     print(correct_line(correct, total))
     faithful = run.info["faithful"] and _is_default_file(eval_path, ddir, D.DEV_TSV)
@@ -434,17 +382,17 @@ def cmd_evaluate(args) -> int:
     eval_path = Path(args.eval_file)
     rows = D.read_tsv(eval_path, vocab, answers=None)
     name = None if args.name is None else check_name(args.name)
-    _check_targets(args)
+    _check_targets(args, ddir)
     device = pick_device(args.device)
     model, info = load_model(args.checkpoint, vocab, variant=args.variant, perceiver_wiring=args.perceiver_wiring,
-                             n_head=args.n_head or 8)
+                             n_head=args.n_head)
     # a recipe trained to write the sentence before the answer is read the same way
     answer_form = (info.get("settings") or {}).get("answer_form", "direct")
     if answer_form not in D.ANSWER_FORMS:
         raise UserError(f"{args.checkpoint}: trained on answer form {answer_form!r}, which this version does not know "
                         f"({', '.join(D.ANSWER_FORMS)})")
     preds, eval_seconds = _evaluate_rows(model, vocab, rows, args, device, args.dtype, answer_form)
-    _write_lines(args.outputs, preds)
+    write_lines(args.outputs, preds)
     print(f"wrote {len(preds)} predictions to {args.outputs}")
     if rows[0].answer is None:
         return 0
@@ -481,7 +429,9 @@ def cmd_evaluate(args) -> int:
         device=device_name(device), command=command_line(args.argv), seed=info.get("seed"),
         wall_seconds=eval_seconds, steps=info.get("steps", 0) or 0, dev_correct=correct, dev_total=total,
         results_dir=args.results_dir, config=model.config.to_dict(), checkpoint=_display(ckpt),
-        checkpoint_format=info.get("format"), eval_file=_display(eval_path), predictions=_display(args.outputs),
+        checkpoint_format=info.get("format"), n_head_source=info.get("n_head_source"),
+        **({"stripped_prefix": info["stripped_prefix"]} if info.get("stripped_prefix") else {}),
+        eval_file=_display(eval_path), predictions=_display(args.outputs),
         dtype=args.dtype, pretrained=info.get("pretrained"), decoding="batched greedy, key/value cache (models/decode.py)",
         **({"bio_completion": probe} if probe else {}), **({"name_recall": recall} if recall else {}),
         **({"recital": recited} if recited else {}))
@@ -494,14 +444,14 @@ def cmd_london(args) -> int:
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     eval_path = _data_file(args.eval_file, ddir, D.DEV_TSV)
-    _check_targets(args)
+    _check_targets(args, ddir)
     t0 = time.perf_counter()
     rows = D.read_tsv(eval_path, vocab, answers=True)
     preds = london(rows)
     correct, total = accuracy(preds, [r.answer for r in rows])
     seconds = time.perf_counter() - t0
     if args.outputs:
-        _write_lines(args.outputs, preds)
+        write_lines(args.outputs, preds)
     print(correct_line(correct, total))
     if not args.no_record:
         path = write_record(check_name(args.name), variant="none", recipe="london",
@@ -519,7 +469,7 @@ def cmd_nearest_name(args) -> int:
     vocab = D.load_vocab(ddir)
     train_path = _data_file(args.train_file, ddir, D.TRAIN_TSV)
     eval_path = _data_file(args.eval_file, ddir, D.DEV_TSV)
-    _check_targets(args)
+    _check_targets(args, ddir)
     t0 = time.perf_counter()
     train = D.read_tsv(train_path, vocab, answers=True)
     rows = D.read_tsv(eval_path, vocab, answers=True)
@@ -529,7 +479,7 @@ def cmd_nearest_name(args) -> int:
     seen = {name_of(r.question) for r in train}
     unseen = sum(name_of(r.question) not in seen for r in rows)
     if args.outputs:
-        _write_lines(args.outputs, preds)
+        write_lines(args.outputs, preds)
     print(f"{unseen} of {total} questions ask about a name absent from {train_path.name}")
     print(correct_line(correct, total))
     if not args.no_record:
@@ -574,7 +524,7 @@ def cmd_bench(args) -> int:
     steps = args.steps or 2
     rows = run_bench(vocab, lines, train, [r.question for r in dev], variants=args.variants, steps=steps,
                      warmup=args.warmup, eval_count=args.eval_count or 64, eval_batch_size=args.eval_batch_size,
-                     device=device, seed=args.seed)
+                     device=device, seed=args.seed, log=lambda text: print(text, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps({"device": device_name(device), "threads": torch.get_num_threads(), "rows": rows}))
     else:
@@ -632,6 +582,7 @@ def cmd_receptive_field(args) -> int:
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     eval_path = _data_file(args.eval_file, ddir, D.DEV_TSV)
+    _check_targets(args, ddir)
     rows = D.read_tsv(eval_path, vocab, answers=None)
     t = args.length
     results = []
@@ -659,7 +610,7 @@ def cmd_receptive_field(args) -> int:
         record = {"name": "receptive-field", "kind": "receptive-field-analysis", "command": command_line(args.argv),
                   "eval_file": _display(eval_path), "seed": args.seed, "results": results}
         record["commit"] = git_commit()
-        path = Path(args.results_dir or RESULTS_DIR / "analysis") / "receptive-field.json"
+        path = Path(args.results_dir or DEFAULT_RESULTS_DIR / "analysis") / "receptive-field.json"
         atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         print(f"record: {path}")
     return 0
@@ -672,6 +623,7 @@ def cmd_attention_entropy(args) -> int:
     labels = args.labels or [Path(c).parent.name for c in args.checkpoints]
     if len(labels) != len(args.checkpoints):
         raise UserError(f"--labels gives {len(labels)} names for {len(args.checkpoints)} checkpoints")
+    _check_targets(args, ddir)
     examples = D.PretrainDataset(D.read_wiki(ddir / D.WIKI), vocab, seed=args.seed)
     order = torch.randperm(len(examples), generator=torch.Generator().manual_seed(args.seed))[:args.examples]
     x = torch.stack([examples.get(int(i), 0)[0] for i in order])
@@ -691,7 +643,7 @@ def cmd_attention_entropy(args) -> int:
         record = {"name": "attention-entropy", "kind": "attention-entropy-analysis", "command": command_line(args.argv),
                   "commit": git_commit(), "examples": len(x), "seed": args.seed,
                   "uniform_entropy_at_64_keys": math.log(64), "models": models}
-        path = Path(args.results_dir or RESULTS_DIR / "analysis") / "attention-entropy.json"
+        path = Path(args.results_dir or DEFAULT_RESULTS_DIR / "analysis") / "attention-entropy.json"
         atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
         print(f"record: {path}")
     return 0
@@ -712,16 +664,18 @@ def build_parser() -> Parser:
 
     def record_options(p, default_name=None):
         p.add_argument("--name", default=default_name,
-                       help="result record name: report/results/<name>.json" +
+                       help="result record name: <results-dir>/<name>.json" +
                             (f" (default {default_name})" if default_name else
                              " (default: the run's name, with -unfaithful unless faithful to MODEL.md)"))
-        p.add_argument("--results-dir", type=Path, help="folder for result records (default report/results)")
+        p.add_argument("--results-dir", type=Path,
+                       help="folder for result records (default runs/results; the committed evidence that the report "
+                            "reads is report/results, written only when named here)")
 
     p = add("examples", "print training examples as JSON lines {\"x\": ..., \"y\": ...}", cmd_examples)
     p.add_argument("--kind", choices=("pretrain", "finetune"), required=True, help="which dataset")
     p.add_argument("--count", type=positive_int, default=5, help="how many examples (default 5)")
     p.add_argument("--start", type=nonnegative_int, default=0, help="first example index (default 0)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="data seed, as in training (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="data seed, as in training (default 0)")
     p.add_argument("--epoch", type=nonnegative_int, default=0,
                    help="epoch (span corruption draws afresh each epoch; default 0)")
     p.add_argument("--train-file", help="finetuning TSV (default birth_places_train.tsv)")
@@ -752,7 +706,7 @@ def build_parser() -> Parser:
                    help="questions decoded together (default 512; predictions do not depend on it)")
     p.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="precision (default fp32)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    _threads_option(p)
+    threads_option(p)
     p.add_argument("--variant", choices=VARIANTS, help="fail unless the checkpoint is this variant")
     p.add_argument("--perceiver-wiring", choices=WIRINGS,
                    help="wiring of a course-format perceiver (its keys cannot tell); own checkpoints store it")
@@ -814,8 +768,8 @@ def build_parser() -> Parser:
                    help="dev questions decoded (default 64; with --compare all 500)")
     p.add_argument("--eval-batch-size", type=positive_int, default=512, help="questions decoded together (default 512)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    _threads_option(p)
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed (default 0)")
+    threads_option(p)
+    p.add_argument("--seed", type=seed_int, default=0, help="seed (default 0)")
     p.add_argument("--json", action="store_true", help='print {"rows": [...]} instead of a table')
 
     from .pipeline import add_parser as add_pipeline
@@ -829,11 +783,12 @@ def build_parser() -> Parser:
     p.add_argument("--labels", type=lambda s: [v for v in s.split(",") if v],
                    help="comma-separated names, one per checkpoint (default each checkpoint's folder name)")
     p.add_argument("--examples", type=positive_int, default=256, help="pretraining examples measured (default 256)")
-    p.add_argument("--n-head", type=positive_int, default=8, help="heads of a course-format checkpoint (default 8)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the examples' draw (default 0)")
-    _threads_option(p)
+    p.add_argument("--n-head", type=positive_int, help="heads of a course-format checkpoint (default 8, MODEL.md's)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the examples' draw (default 0)")
+    threads_option(p)
     p.add_argument("--no-record", action="store_true", help="write no record")
-    p.add_argument("--results-dir", type=Path, help="folder for the record (default report/results/analysis)")
+    p.add_argument("--results-dir", type=Path, help="folder for the record (default runs/results/analysis; the report reads "
+                        "report/results/analysis, written only when named here)")
 
     p = add("receptive-field", "perceiver: which inputs each output sees, from masks and by gradients",
             cmd_receptive_field)
@@ -842,10 +797,11 @@ def build_parser() -> Parser:
     p.add_argument("--length", type=positive_int, default=D.BLOCK_SIZE, help="input length checked (default 128)")
     p.add_argument("--n-embd", type=positive_int, default=16, help="width of the random model checked (default 16)")
     p.add_argument("--eval-file", help="questions whose names are measured (default birth_dev.tsv)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the random model (default 0)")
-    _threads_option(p)
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the random model (default 0)")
+    threads_option(p)
     p.add_argument("--no-record", action="store_true", help="write no record")
-    p.add_argument("--results-dir", type=Path, help="folder for the record (default report/results/analysis)")
+    p.add_argument("--results-dir", type=Path, help="folder for the record (default runs/results/analysis; the report reads "
+                        "report/results/analysis, written only when named here)")
     return parser
 
 
@@ -871,6 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pipeline":
             from .pipeline import check_stages
             check_stages(args)
+            args.models_main = main  # the pipeline runs its stages through this entry point
         return args.func(args)
     except (UsageError, UserError) as e:
         print(f"models: error: {e}", file=sys.stderr)

@@ -16,9 +16,11 @@ so the same command run again continues where the last one stopped (exit status 
 the final model of each stage and pipeline.json (stage, status, seconds, command, device)
 are copied to --out, e.g. $OUT on a device machine.
 
+Records go to <work>/results unless --results-dir names another folder; the committed
+evidence (report/results) is written only when named so.
+
 --smoke: the same stages on a tiny model, a few dozen examples and 20 dev questions, in well
-under a minute on the CPU; its records are not faithful and go to <work>/results unless
---results-dir says otherwise, never to report/results.
+under a minute on the CPU; its records are not faithful and never go to report/results.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import torch
 
 from . import data as D
 from .fileio import UserError, atomic_write_text
+from .options import positive_float, positive_int, seed_int, trainer_options
 from .results import RESULTS_DIR, command_line, git_commit
 from .train import device_name, pick_device
 
@@ -103,13 +106,16 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def run_pipeline(args) -> int:
-    from .cli import main as models_main
+    """Run the stages in order, each as `python -m models ...` in this process through
+    `args.models_main` (the CLI's entry point, handed over by models.cli so that this module
+    need not import it); a stage already done is skipped, so the same command continues."""
+    models_main = args.models_main
     started = time.monotonic()
     device = pick_device(args.device)
     ddir = D.data_dir(args.data_dir)
     work = Path(args.work) if args.work else \
         D.REPO_ROOT / "runs" / (("pipeline-smoke" if args.smoke else "pipeline") + _suffix(args))
-    results = Path(args.results_dir) if args.results_dir else (work / "results" if args.smoke else RESULTS_DIR)
+    results = Path(args.results_dir) if args.results_dir else work / "results"  # report/results only when asked
     if args.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
     work.mkdir(parents=True, exist_ok=True)
@@ -216,7 +222,6 @@ def _export(out: Path, work: Path, results: Path, summary: dict, checkpoints: bo
 
 
 def add_parser(sub, add) -> None:
-    from .cli import _trainer_options, nonnegative_int, positive_float, positive_int
     p = add("pipeline", "the whole experiment: no-pretraining finetune, then pretrain + finetune + evaluate for "
                         "vanilla and perceiver m=64, with records; rerun to continue", run_pipeline)
     p.add_argument("--smoke", action="store_true", help="tiny sizes: the same stages in well under a minute on a CPU")
@@ -224,19 +229,19 @@ def add_parser(sub, add) -> None:
     p.add_argument("--out", help="copy records, metrics logs, predictions, final models and pipeline.json here "
                                  "(e.g. $OUT)")
     p.add_argument("--work", help="folder of the runs (default runs/pipeline, or runs/pipeline-smoke)")
-    p.add_argument("--results-dir", help="folder for result records (default report/results; "
-                                         "for --smoke <work>/results)")
+    p.add_argument("--results-dir", help="folder for result records (default <work>/results; the committed "
+                                         "evidence is report/results, written only when named here)")
     p.add_argument("--stages", type=lambda s: [x for x in s.split(",") if x], metavar="LIST",
                    help="comma-separated subset of: " + ", ".join(s[0] for s in STAGES))
     p.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
                    help="stop (with checkpoints) after this much wall time; the same command continues")
     p.add_argument("--no-checkpoints", dest="checkpoints", action="store_false",
                    help="do not copy the final models to --out")
-    p.add_argument("--seed", type=nonnegative_int, help="seed of every stage (default 0)")
+    p.add_argument("--seed", type=seed_int, help="seed of every stage (default 0)")
     p.add_argument("--dtype", choices=("fp32", "bf16"), help="training precision (default fp32; bf16 is not faithful)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model in training")
     p.add_argument("--baseline", action="store_true", help="train with the plain padded fp32 step")
-    _trainer_options(p)
+    trainer_options(p)
     p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
 
 

@@ -60,9 +60,10 @@ from .checkpoint import describe
 from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
                        predict, recital, recital_line)
 from .fast import DTYPES, FAST
-from .fileio import UserError
+from .fileio import UserError, write_lines
+from .options import positive_int, seed_int
 from .model import GPT, GPTConfig
-from .results import RESULTS_DIR, check_name, command_line, write_record
+from .results import DEFAULT_RESULTS_DIR, RESULTS_DIR, check_name, command_line, write_record
 from .train import FINAL_TOKENS, WARMUP_TOKENS, Run, TrainConfig, device_name, pick_device
 
 BLOCK_TOKENS = D.BLOCK_SIZE - 1  # target positions of one example: the schedule's token count
@@ -131,6 +132,12 @@ class Recipe:
         for name in ("mix_questions", "finetune_epochs", "eval_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        for name in ("pretrain_lr", "finetune_lr", "budget_seconds"):
+            if not 0 < getattr(self, name) < float("inf"):
+                raise ValueError(f"{name} must be a positive number, not {getattr(self, name)}")
+        if not 0 <= self.weight_decay < float("inf"):
+            raise ValueError(f"weight_decay must be a non-negative number, not {self.weight_decay}")
+        self.model_config(256)  # the model's own checks (heads dividing the width, dropout, m), before any work
 
     def model_config(self, vocab_size: int) -> GPTConfig:
         return GPTConfig(vocab_size=vocab_size, block_size=D.BLOCK_SIZE, n_layer=self.n_layer, n_head=self.n_head,
@@ -199,7 +206,6 @@ def settings_changed(recipe: Recipe, base: Recipe) -> dict:
 
 
 def run_recipe(args) -> int:
-    from .cli import _write_lines
     started = time.perf_counter()
     base = RECIPES[args.recipe]
     if args.smoke:
@@ -213,7 +219,7 @@ def run_recipe(args) -> int:
                           "changed": settings_changed(recipe, RECIPES[args.recipe])}, indent=2))
         return 0
     results = Path(args.results_dir) if args.results_dir else (
-        D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else RESULTS_DIR)
+        D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else DEFAULT_RESULTS_DIR)
     if args.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
     ddir = D.data_dir(args.data_dir)
@@ -295,7 +301,7 @@ def run_recipe(args) -> int:
     curve.append({"stage": "final", "epoch": recipe.pretrain_epochs, "step": steps, "seconds": round(wall, 3),
                   "dev_correct": correct})
     predictions = work / "predictions.txt"
-    _write_lines(predictions, preds)
+    write_lines(predictions, preds)
     threads = torch.get_num_threads()
     path = write_record(
         name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
@@ -314,17 +320,17 @@ def run_recipe(args) -> int:
 
 
 def add_parser(sub, add) -> None:
-    from .cli import nonnegative_int, positive_int
     p = add("recipe", "train and evaluate a named recipe within a wall-time budget (not faithful; see "
                       "models/recipe.py), one record with every setting and the dev accuracy over time", run_recipe)
     p.add_argument("recipe", choices=sorted(RECIPES), help="cpu-60: the best dev accuracy in 60 minutes on 2 cores")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="change a setting (repeatable), e.g. --set n_embd=256 --set mix_questions=0; "
                         "--dry-run lists them all")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of initialisation, data and dropout (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of initialisation, data and dropout (default 0)")
     p.add_argument("--name", help="record name (default recipe-<recipe>-seed<seed>; with --set changes "
                                   "recipe-<recipe>-custom-seed<seed>)")
-    p.add_argument("--results-dir", help="folder for the record (default report/results; --smoke: runs/recipe-smoke)")
+    p.add_argument("--results-dir", help="folder for the record (default runs/results, --smoke: runs/recipe-smoke/results; "
+                                         "report/results, the committed evidence, only when named here)")
     p.add_argument("--work", help="run folder (default runs/recipe/<name>; its earlier runs are replaced)")
     p.add_argument("--device", default="cpu", help="cpu (default: the recipe is timed on the CPU), cuda, auto")
     p.add_argument("--threads", type=positive_int, help="CPU threads for torch")

@@ -13,16 +13,19 @@ import math
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from .context import Context, FigureFile, g, num
+
 REPORT_DIR = Path(__file__).resolve().parent
 REPO_ROOT = REPORT_DIR.parent
 RESULTS_DIR = REPORT_DIR / "results"
-SCREENSHOT = "figures/screenshot.png"      # written by the Chromium test, not by the build
+# written by `python -m report.screenshots` (headless Chromium), not by the build
+SCREENSHOTS = {"first screen": ("figures/screenshot.png", ""), "model section": ("figures/screenshot-model.png", "#model")}
 GENERATED_DIRS = ("figures", "data")       # folders whose files all come from the build
 TOP_FILES = ("REPORT.md", "index.html")
 
@@ -76,62 +79,6 @@ class Options:
     @property
     def samples(self) -> int:
         return QUICK_SIM_SAMPLES if self.quick else SIM_SAMPLES
-
-
-@dataclass
-class FigureFile:
-    file: str            # relative to the report folder: figures/<name>.png
-    title: str
-    caption: str
-    png: bytes
-
-
-@dataclass
-class Context:
-    claims: list[dict] = field(default_factory=list)
-    ids_note: str = ""
-    questions: list[tuple[str, str, list[dict]]] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
-    simulations: dict = field(default_factory=dict)
-    model: dict = field(default_factory=dict)
-    figures: list[FigureFile] = field(default_factory=list)
-    data_files: dict[str, bytes] = field(default_factory=dict)
-    formula_errors: list[str] = field(default_factory=list)
-
-    def figure(self, file: str) -> FigureFile | None:
-        return next((f for f in self.figures if f.file == file), None)
-
-
-# ---------------------------------------------------------------------------- formatting
-
-
-def g(x: float, digits: int = 3) -> str:
-    """A number with ``digits`` significant digits, no exponent for ordinary sizes."""
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "—"
-    if x == 0:
-        return "0"
-    if 1e-4 <= abs(x) < 1e6:
-        decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
-        return f"{x:.{decimals}f}"
-    return f"{x:.{digits - 1}e}"
-
-
-def num(x: float) -> str:
-    """A parameter value as typed: 10, 0.5, 128."""
-    return f"{x:g}"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min {int(round(seconds % 60)):02d} s"
-    return f"{int(seconds // 3600)} h {int(round(seconds % 3600 / 60)):02d} min"
 
 
 # ---------------------------------------------------------------------------- the audit
@@ -201,7 +148,7 @@ def collect_audit(ctx: Context, records, receptive_why: str) -> None:
 def _sweep(samples: int, quick: bool):
     from simulate.sweep import run_sweep
     with tempfile.TemporaryDirectory(prefix="attnlab-sweep-") as tmp:
-        result = run_sweep(tmp, samples=samples, seed=SIM_SEED, quick=quick)
+        result = run_sweep(tmp, samples=samples, seed=SIM_SEED, quick=quick, progress=sys.stderr.isatty())
         files = {key: Path(p).read_bytes() for key, p in result.files.items()}
     return result, files
 
@@ -260,7 +207,8 @@ def collect_simulations(ctx: Context, opts: Options) -> None:
     s_lo, s_hi = _nearest(beta_pts, "beta", lo_b, "single"), _nearest(beta_pts, "beta", hi_b, "single")
     m_hi = _nearest(beta_pts, "beta", hi_b, "multi")
     sheet_text = (f"The sheet's formula (V_a + V_b)·Var[t], summed over the components, gives "
-                  f"{g(single['sheet_total_variance'])} there"
+                  f"{g(single['sheet_total_variance'])} at these v_a, v_b (d = {SIM_D}, values N(0, I/d), seed "
+                  f"{SIM_VALUES_SEED}; it depends on them, so other places that use other values give other numbers)"
                   + (" — a negative “variance”, because it adds the value vectors instead of taking the "
                      "covariance of c" if single["sheet_total_variance"] < 0 else "")
                   + f", against the true {g(single['pred_total_variance'])}.")
@@ -408,6 +356,7 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
     for label, variant, recipe, claim_id in EXPECTED_RUNS:
         matching = [r for r in records if r.variant == variant and r.recipe == recipe]
         faithful = [r for r in matching if r.faithful or recipe == "nearest-name"]
+        before = [r for r in matching if r.extra.get("faithful_before_correction")]
         sheet = None
         if claim_id in verdicts.TARGETS:
             det = claims[claim_id]["details"] if claim_id in claims else {}
@@ -415,9 +364,9 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
                 sheet = verdicts.Count(int(det["sheet_correct"]), int(det["dev_total"]))
         typical, seen, numbers = verdicts.OTHERS.get((variant, recipe), ("—", "—", None))
         expected.append({"label": label, "variant": variant, "recipe": recipe, "claim": claim_id,
-                         "records": faithful, "sheet": sheet, "typical": typical, "seen": seen, "numbers": numbers,
+                         "records": faithful, "before": before, "sheet": sheet, "typical": typical, "seen": seen, "numbers": numbers,
                          "verdict": claims.get(claim_id, {}).get("verdict") if claim_id else None})
-        used.update(id(r) for r in faithful)
+        used.update(id(r) for r in faithful + before)
         if not faithful:
             extra = f" ({len(matching)} non-faithful run(s) recorded)" if matching else ""
             then = f", so claim {claim_id} is pending" if claim_id in verdicts.TARGETS else ""
@@ -433,7 +382,7 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
         rows.append({"label": e["label"].split(" (")[0], "sheet": e["sheet"].accuracy if e["sheet"] else None,
                      "runs": runs, "others": tuple(x / 100 for x in n) if n else None})
     for r in others:
-        rows.append({"label": f"{r.name} ({r.describe_config()})"[:48], "sheet": None, "others": None,
+        rows.append({"label": f"{r.name} ({r.describe_config()})", "sheet": None, "others": None,
                      "runs": [(r.accuracy, *verdicts.Count(r.dev_correct, r.dev_total).wilson95())]})
     ctx.figures.append(FigureFile(
         "figures/model_accuracy.png", "Dev accuracy: the sheet, this project, and what others report",
@@ -493,6 +442,14 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
 RECIPE_TARGET = 0.20  # the cpu-60 issue's goal: 20% of the dev set within the budget
 
 
+def _curve_label(record, diff: dict) -> str:
+    """A recipe record in a legend: the recipe's seed, or what differs (at most two settings)."""
+    if not diff:
+        return f"cpu-60, seed {record.seed}"
+    shown = ", ".join(f"{k} = {v}" for k, v in list(diff.items())[:2]) + (", ..." if len(diff) > 2 else "")
+    return f"{record.name} ({shown})"
+
+
 def collect_recipe(ctx: Context, recipes) -> dict | None:
     """The CPU recipe (`python -m models recipe`): each record a row of the ablation table, its
     settings shown as what differs from the recipe as defined (the records without changes);
@@ -531,16 +488,21 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
                    "spread": (min(accs), max(accs)), "walls": [r.wall_seconds for r in finals],
                    "all_within": all(r.extra.get("within_budget") for r in finals),
                    "meets_target": all(a >= RECIPE_TARGET for a in accs)}
-    curves = [(r.name, [(p["seconds"], p["dev_correct"] / r.dev_total) for p in r.extra.get("curve", [])])
-              for r in recipes if r.extra.get("curve")]
+    # the figure: the recipe's seeds, and the three best records that differ from it (the levers that
+    # mattered); every record is in the table
+    levers = sorted((r for r in recipes if diffs[id(r)]), key=lambda r: (-r.accuracy, r.name))[:3]
+    curves = [(_curve_label(r, diffs[id(r)]), [(p["seconds"], p["dev_correct"] / r.dev_total)
+                                                for p in r.extra.get("curve", [])])
+              for r in finals + levers if r.extra.get("curve")]
     if curves:
         budget = max((r.extra.get("budget_seconds") or 0) for r in recipes) or None
         ctx.figures.append(FigureFile(
             "figures/model_recipe.png", "CPU recipe: dev accuracy against wall time",
-            "Each line is one recipe record (python -m models recipe): the dev accuracy measured during "
-            "pretraining (every few epochs, the questions being mixed into pretraining) and, last, after the "
-            "finetune, against the wall time since the command started on 2 CPU cores. Dashed: the 20% goal and "
-            "the time budget.", plots.recipe_curves(curves, RECIPE_TARGET, budget)))
+            "Each line is one recipe record (python -m models recipe): the recipe as defined, one line a seed, "
+            "and the three best records that differ from it (the setting named in brackets; every record is in "
+            "the table above): the dev accuracy measured during pretraining (every few epochs, the questions "
+            "being mixed into pretraining) and, last, after the finetune, against the wall time since the command "
+            "started on 2 CPU cores. Dashed: the 20% goal and the time budget.", plots.recipe_curves(curves, RECIPE_TARGET, budget)))
     return {"rows": rows, "summary": summary, "reference": reference}
 
 
@@ -578,13 +540,13 @@ def generate(opts: Options) -> dict[str, bytes]:
 
 
 def _on_disk(out_dir: Path) -> set[str]:
-    """The generated files present in ``out_dir`` (the screenshot is the test's, not ours)."""
+    """The generated files present in ``out_dir`` (the screenshots are report.screenshots', not ours)."""
     found = {name for name in TOP_FILES if (out_dir / name).exists()}
     for folder in GENERATED_DIRS:
         d = out_dir / folder
         if d.is_dir():
             found |= {p.relative_to(out_dir).as_posix() for p in d.iterdir() if p.is_file()}
-    found.discard(SCREENSHOT)
+    found -= {file for file, _ in SCREENSHOTS.values()}
     return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import numpy as np
 from matplotlib import rc_context
@@ -117,7 +118,7 @@ def accuracies(rows: list[dict]) -> bytes:
                             ms=5, capsize=3, label=once("this project (95% Wilson CI)"))
             if not row["runs"]:
                 ax.text(0.002, y - 0.18, "not yet run", va="center", fontsize=8, color="tab:blue", style="italic")
-        ax.set_yticks(ys, [r["label"] for r in rows])
+        ax.set_yticks(ys, [textwrap.fill(r["label"], 34) for r in rows])  # wrapped, never cut
         ax.set_xlim(0, max(0.35, max((r["sheet"] or 0) for r in rows) + 0.05))
         ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
         ax.set_xlabel("dev accuracy (500 questions)")

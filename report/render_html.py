@@ -6,10 +6,11 @@ PNG files in figures/ beside the page. No raw LaTeX appears in the page.
 """
 from __future__ import annotations
 
+import base64
 from html import escape
 
 from . import tables
-from .build import Context, g, num
+from .context import Context, g, num
 
 STYLE = """
 :root { --fg: #1d1f21; --muted: #5c6370; --line: #d7dbe0; --bg-alt: #f6f8fa; --accent: #1f5fa8; }
@@ -106,8 +107,11 @@ def _figure(ctx: Context, file: str) -> str:
     f = ctx.figure(file)
     if f is None:
         return ""
-    return (f'<figure id="{_e(file.split("/")[-1].removesuffix(".png"))}"><img src="{_e(f.file)}" '
-            f'alt="{_e(f.title)}"><figcaption><b>{_e(f.title)}.</b> {_inline(f.caption)}</figcaption></figure>')
+    # embedded as a data URI, so that index.html is one file that can be mailed; figures/ holds the same PNGs
+    data = "data:image/png;base64," + base64.b64encode(f.png).decode("ascii")
+    return (f'<figure id="{_e(file.split("/")[-1].removesuffix(".png"))}"><img src="{data}" '
+            f'alt="{_e(f.title)}" data-file="{_e(f.file)}"><figcaption><b>{_e(f.title)}.</b> {_inline(f.caption)}'
+            f'</figcaption></figure>')
 
 
 def _formula(claim_id: str, f) -> str:
@@ -184,7 +188,7 @@ def render_html(ctx: Context) -> str:
     out.append("</section>")
 
     out += ['<section id="model"><h2>4. The model</h2>', "<h3>Results on the dev set (500 questions)</h3>",
-            _table(tables.expected_runs_table(ctx), verdict_cols=(5,))]
+            _table(tables.expected_runs_table(ctx), verdict_cols=(6,)), f"<p>{_e(tables.BEFORE_EXPLAINED)}</p>"]
     if ctx.model["others"]:
         out += ["<p>Other recorded runs (options and experiments beside the faithful configuration):</p>",
                 _table(tables.other_runs_table(ctx), code_cols=(0, 6))]

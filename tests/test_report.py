@@ -242,16 +242,19 @@ def test_html_is_self_contained_without_raw_latex(built):
     out, _ = built
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "<script" not in html and "http://" not in html and "https://" not in html
-    srcs = re.findall(r'<img[^>]* src="([^"]+)"', html)
-    formulas = [s for s in srcs if s.startswith("data:")]
-    files = [s for s in srcs if not s.startswith("data:")]
+    imgs = re.findall(r'<img([^>]*) src="([^"]+)"([^>]*)>', html)
+    assert all(src.startswith("data:image/png;base64,") for _, src, _ in imgs)  # one file: nothing beside it
+    formulas = [src for before, src, after in imgs if 'class="math"' in before + after]
+    figures = {re.search(r'data-file="([^"]+)"', after).group(1): src for before, src, after in imgs
+               if 'data-file="' in after}
     md = (out / "REPORT.md").read_text(encoding="utf-8")
     assert len(formulas) == md.count("$$\n") // 2 > 20
     for uri in formulas:
-        assert uri.startswith("data:image/png;base64,")
         assert base64.b64decode(uri.split(",", 1)[1]).startswith(b"\x89PNG")
-    for f in files:
-        assert (out / f).is_file(), f
+    # every figure is embedded, byte for byte the PNG that figures/ holds for REPORT.md
+    assert len(figures) >= 6
+    for file, uri in figures.items():
+        assert base64.b64decode(uri.split(",", 1)[1]) == (out / file).read_bytes(), file
     text = re.sub(r'src="data:[^"]*"', "", html)
     text = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
     assert not re.search(r"\\[A-Za-z]+|\$", text), "raw LaTeX in the HTML"
