@@ -36,18 +36,31 @@ def chromium(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     return proc
 
 
+def _opening_at(page: Path, section: str, folder: Path) -> Path:
+    """A copy of `page` whose view opens at `section` (an element id): headless Chromium's
+    screenshot does not scroll to a #fragment, so the copy shows the page's header and then
+    that section alone, with the page's own styles."""
+    hide = f"<style>main > *:not(#{section}) {{ display: none; }}</style></head>"
+    copy = folder / page.name
+    copy.write_text(page.read_text(encoding="utf-8").replace("</head>", hide, 1), encoding="utf-8")
+    return copy
+
+
 def take(page: Path, out_dir: Path) -> dict[str, Path]:
-    """Screenshots of `page` (a file) at WINDOW's size, one per SCREENSHOTS entry (its fragment
-    scrolls the view there), written atomically under `out_dir`. Returns {what: path}."""
+    """Screenshots of `page` (a file) at WINDOW's size, one per SCREENSHOTS entry (the first
+    screen, or the view opened at a section), written atomically under `out_dir`.
+    Returns {what: path}. Raises RuntimeError when Chromium is missing or fails."""
     written = {}
-    for what, (file, fragment) in SCREENSHOTS.items():
-        target = out_dir / file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp.png")
-        chromium(f"--window-size={WINDOW[0]},{WINDOW[1]}", "--virtual-time-budget=5000", f"--screenshot={tmp}",
-                 page.as_uri() + fragment)
-        os.replace(tmp, target)
-        written[what] = target
+    with tempfile.TemporaryDirectory(prefix="attnlab-page-") as folder:
+        for what, (file, fragment) in SCREENSHOTS.items():
+            shown = _opening_at(page, fragment.lstrip("#"), Path(folder)) if fragment else page
+            target = out_dir / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp.png")
+            chromium(f"--window-size={WINDOW[0]},{WINDOW[1]}", "--virtual-time-budget=5000", f"--screenshot={tmp}",
+                     shown.as_uri())
+            os.replace(tmp, target)
+            written[what] = target
     return written
 
 
