@@ -84,12 +84,24 @@ def _point_row(plot: str, result: VarianceResult, curve: dict) -> dict:
     return row
 
 
+CSV_DIGITS = 6  # significant digits of a float in the CSVs: finer than any standard error here, and
+# coarse enough that builds whose last bits differ (another CPU's vector instructions) write the same file
+
+
+def _cell(value) -> str | int:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{CSV_DIGITS}g}"
+    return value
+
+
 def _csv(rows: list[dict]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return buf.getvalue()
 
 

@@ -221,3 +221,24 @@ def test_batched_greedy_decoding_equals_one_at_a_time(variant, vocab, data_dir):
     for batch_size in (1, 5, 64):
         assert predict(model, vocab, questions, batch_size=batch_size) == singles
     assert len(predict(model, vocab, questions[:3], dtype="bf16")) == 3  # the opt-in reduced precision runs
+
+
+def test_every_committed_faithful_training_record_ran_the_course_trainer():
+    """report/results: a record called faithful that trained anything ran the course's rule and
+    file order; one made before MODEL.md's correction says so and is not called faithful."""
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[1] / "report" / "results"
+    trained = {"no-pretraining", "pretrain-finetune", "pretrain-only"}
+    checked = 0
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record["recipe"] not in trained:
+            continue
+        tc = record.get("train_config") or {}
+        if record["faithful"]:
+            assert (tc.get("decay"), tc.get("shuffle")) == ("all-but-bias", False), path.name
+            checked += 1
+        elif record.get("faithful_before_correction"):
+            assert (tc.get("decay", "linear"), tc.get("shuffle", True)) == ("linear", True), path.name
+            assert "before its correction" in record["label_note"], path.name
+    assert checked >= 1, "no faithful training record with the course's trainer is committed"
