@@ -251,8 +251,8 @@ def main(argv=None) -> int:
             tree = copy_tree(Path(tmp) / "baseline")
             check_imports(tree)
             status, failing, seconds, _ = run_suite(tree, args.timeout, deselect=deselect, exitfirst=False)
-            print(f"baseline (unmutated copy): {'passes' if status == 'SURVIVED' else status} in {seconds:.0f} s",
-                  flush=True)
+            state = "passes" if status == "SURVIVED" else f"{len(failing)} failing test(s)" if failing else status
+            print(f"baseline (unmutated copy): {state} in {seconds:.0f} s", flush=True)
             for t in failing:
                 print(f"  fails without any mutation, deselected below: {t}", flush=True)
             deselect += failing
