@@ -5,7 +5,7 @@ must apply exactly once. For each, the working tree is copied into a temporary f
 .git, .venv, runs/ and caches; ../shared is linked beside the copy, so the data and CLAIMS.md are
 found as usual), the bug is applied there, and the default suite runs in the copy:
 
-    python -m pytest -x -q -p no:cacheprovider [focus files first] tests
+    python -m pytest -x -q -p no:cacheprovider tests      (after the mutation's focus files alone)
 
 with cwd = the copy, so the copy's packages are imported (checked before each run). A mutation
 is "caught" when the suite fails, "SURVIVED" when it passes, "timeout" when it runs past the
@@ -17,8 +17,8 @@ deselected in the mutated runs and listed, so that they cannot "catch" every mut
     python tests/mutations.py --only span-start-zero --only loss-counts-pad
     python tests/mutations.py --timeout 400 --no-baseline
 
-A mutation's `focus` names the test files run first (the rest of the suite follows; pytest does
-not run a file twice), only to reach a failure sooner: the verdict is the whole suite's.
+A mutation's `focus` names test files run first, alone, only to reach a failure sooner; when
+they pass, the whole default suite runs: the verdict is always the whole suite's.
 """
 from __future__ import annotations
 
@@ -203,15 +203,25 @@ def check_imports(tree: Path) -> None:
 FAILED = re.compile(r"^(FAILED|ERROR) (\S+)", re.M)
 
 
-def run_suite(tree: Path, timeout: float, focus=(), deselect=(), exitfirst=True) -> tuple[str, list[str], float, str]:
-    """(status, failing test ids, seconds, output tail): status caught / SURVIVED / timeout."""
+def _pytest(tree: Path, paths: list[str], timeout: float, deselect, exitfirst: bool):
     cmd = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *(["-x"] if exitfirst else [])]
-    cmd += [a for d in deselect for a in ("--deselect", d)]
-    cmd += [f for f in focus if (tree / f).exists()] + ["tests"]
+    cmd += [a for d in deselect for a in ("--deselect", d)] + paths
+    return subprocess.run(cmd, cwd=tree, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def run_suite(tree: Path, timeout: float, focus=(), deselect=(), exitfirst=True) -> tuple[str, list[str], float, str]:
+    """(status, failing test ids, seconds, output tail): status caught / SURVIVED / timeout.
+    With `focus`, those files run first (pytest -x on them alone); if they pass, the whole
+    suite runs, so the verdict is always the default suite's."""
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        proc = None
+        focus = [f for f in focus if (tree / f).exists()]
+        if focus:
+            proc = _pytest(tree, focus, timeout, deselect, exitfirst)
+        if proc is None or proc.returncode == 0:
+            proc = _pytest(tree, ["tests"], max(1.0, timeout - (time.monotonic() - t0)), deselect, exitfirst)
     except subprocess.TimeoutExpired:
         return "timeout", [], time.monotonic() - t0, ""
     seconds = time.monotonic() - t0
