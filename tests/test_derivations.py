@@ -233,6 +233,38 @@ def test_audit_verdicts_are_valid_and_fails_carry_evidence(full_audit):
     assert pending == {"Q2d", "Q2f", "Q2g.i"}
 
 
+# The audit's verdict on every claim of the bundled sheet, each for the reason given (REPORT.md
+# shows the evidence). A change of verdict is a change of result: it must be made here, on purpose.
+PINNED_VERDICTS = {
+    "Q1a.i": "holds",                      # softmax weights are positive and sum to 1
+    "Q1a.ii": "holds-with-conditions",     # needs a logit margin log((n−1)(1−ε)/ε), not mere alikeness
+    "Q1a.iii": "holds-with-conditions",    # ‖c − v_j‖ ≤ (1 − α_j)·max‖v_i − v_j‖: values must be bounded
+    "Q1a.iv": "fails",                     # q = k_j with 10 orthonormal keys gives α_j = e/(e + 9)
+    "Q1b.i": "holds",                      # Σ a_i a_iᵀ/(a_iᵀa_i) = A Aᵀ projects v_a + v_b onto v_a
+    "Q1b.ii": "fails",                     # q = k_a + k_b has no growing scale: weights → e/(n − 2 + 2e)
+    "Q1c.i": "holds-with-conditions",      # needs n − 2 ≪ e^10 and β·sqrt(iso_var) ≪ 1
+    "Q1c.ii.eta": "holds",                 # η = μ_aᵀk_a ~ N(1, ½ + iso_var) → N(1, ½)
+    "Q1c.ii.logits": "holds",              # 10η, 10 and 0 in the limit iso_var → 0
+    "Q1c.ii.weights": "fails",             # α_a and α_b differ (e.g. η = 2)
+    "Q1c.ii.output": "holds-with-conditions",  # exact for n = 2, otherwise needs n − 2 ≪ e^10
+    "Q1c.ii.threshold": "fails",           # at η = 1.1, α_a = e/(1 + e) ≈ 0.73
+    "Q1c.ii.variance": "fails",            # (V_a + V_b)·Var[t] is not a covariance
+    "Q1c.ii.bound": "holds",               # Var[t] ∈ (0, ¼]
+    "Q1d.i": "fails",                      # q_1 = q_2 violates the question's requirement
+    "Q1d.ii": "fails",                     # k_b = η_b μ_a + Δ_b contradicts k_b ~ N(μ_b, αI)
+    "Q2d": "pending", "Q2f": "pending", "Q2g.i": "pending",  # decided by the report from the records
+    "Q2g.ii": "holds",                     # ((L−2)m² + 2ℓm)/(Lℓ²) counted from the shapes
+    "Q3a": "not-checkable", "Q3b.i": "not-checkable", "Q3b.ii": "not-checkable", "Q3c": "not-checkable",
+}
+
+
+def test_every_claim_of_the_sheet_gets_its_pinned_verdict(full_audit):
+    assert list(PINNED_VERDICTS) == claim_ids_in(CLAIMS_FILE)
+    got = {r.claim_id: r.verdict for r in full_audit}
+    wrong = {cid: (got.get(cid), v) for cid, v in PINNED_VERDICTS.items() if got.get(cid) != v}
+    assert not wrong, f"(audit, pinned): {wrong}"
+
+
 def test_broken_derivation_raises_instead_of_guessing(monkeypatch):
     monkeypatch.setattr(q1b_average, "AVERAGE_QUERY", q1b_average.SHEET_QUERY)
     with pytest.raises(ProofError):

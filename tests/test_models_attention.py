@@ -40,7 +40,7 @@ def weights_of(q: torch.Tensor, k: torch.Tensor, mask=None) -> torch.Tensor:
 
 
 problems = st.integers(2, 24).flatmap(lambda n: st.tuples(
-    st.just(n), st.integers(n, 40), st.floats(0.0, 40.0), st.floats(0.25, 2.5),
+    st.just(n), st.integers(n, 40), st.floats(0.0, 40.0), st.floats(-2.5, 2.5),  # η of either sign
     st.integers(0, 2**31 - 1), st.permutations(range(n)).map(lambda p: (p[0], p[1]))))
 
 
@@ -114,6 +114,58 @@ def test_layer_with_identity_projections_is_the_core(problem):
     w = torch.full((n,), w_other, dtype=torch.float64)
     w[a], w[b] = w_a, w_b
     torch.testing.assert_close(c, w @ keys, rtol=1e-9, atol=1e-12)
+
+
+def single_head_expected(n, a, b, eta, beta) -> torch.Tensor:
+    w_a, w_b, w_other = (float(x) for x in numeric.single_head_weights(eta, beta, n))
+    expected = torch.full((n,), w_other, dtype=torch.float64)
+    expected[a], expected[b] = w_a, w_b
+    return expected
+
+
+@FAST
+@given(problems, st.integers(2, 4), st.integers(2, 5))
+def test_several_heads_and_query_positions_match_the_formula(problem, heads, positions):
+    """The multi-query path (the fused kernel training uses, not the single-query one): H heads
+    × T query positions in one call, each (head, position) with its own scale β_ht, η of either
+    sign; every row of weights is the formula's for its β_ht."""
+    n, d, beta, eta, seed, (a, b) = problem
+    keys = orthonormal_keys(seed, n, d)
+    betas = beta * torch.linspace(0.25, 1.0, heads * positions, dtype=torch.float64).reshape(heads, positions)
+    q = betas[..., None] * (keys[a] + keys[b])  # (H, T, d)
+    keys[a] = eta * keys[a]
+    w = weights_of(q[None], keys.expand(1, heads, n, d))[0]
+    for h in range(heads):
+        for t in range(positions):
+            torch.testing.assert_close(w[h, t], single_head_expected(n, a, b, eta, float(betas[h, t])),
+                                       rtol=1e-9, atol=1e-12)
+
+
+@FAST
+@given(problems, st.integers(2, 4), st.integers(2, 5))
+def test_layer_with_several_heads_splits_and_merges_them(problem, heads, positions):
+    """A CrossAttention layer of H heads (identity projections, zero biases) on an embedding
+    that stacks H copies of R^d, one per head: head h's slice of the output at position t is
+    Σ_i w_i k_i^(h) with the formula's weights for that head and position; the keys of each head
+    are its own orthonormal set (a mixed-up head split or merge puts one head's keys in
+    another's slice)."""
+    n, d, beta, eta, seed, (a, b) = problem
+    basis = [orthonormal_keys(seed + h, n, d) for h in range(heads)]
+    betas = beta * torch.linspace(0.25, 1.0, heads * positions, dtype=torch.float64).reshape(heads, positions)
+    x_q = torch.cat([math.sqrt(d) * betas[h][:, None] * (basis[h][a] + basis[h][b]) for h in range(heads)], dim=1)
+    for k in basis:
+        k[a] = eta * k[a]
+    x_kv = torch.cat(basis, dim=1)  # (n, H·d)
+    layer = CrossAttention(GPTConfig(n_embd=heads * d, n_head=heads, dropout=0.0)).double().eval()
+    with torch.no_grad():
+        for lin in (layer.key, layer.query, layer.value, layer.proj):
+            lin.weight.copy_(torch.eye(heads * d, dtype=torch.float64))
+            lin.bias.zero_()
+    c = layer(x_kv[None], x_q[None], None)[0]  # (T, H·d)
+    for h in range(heads):
+        for t in range(positions):
+            expected = single_head_expected(n, a, b, eta, float(betas[h, t])) @ basis[h]
+            torch.testing.assert_close(c[t, h * d:(h + 1) * d], expected, rtol=1e-9, atol=1e-12)
 
 
 @settings(max_examples=60, deadline=None)

@@ -100,6 +100,75 @@ def test_finetune_without_pretraining_is_its_own_recipe(tmp_path, capsys, data_d
     assert record["config"]["bottleneck_dim"] == 16 and record["steps"] == 2
 
 
+def first_step_weights(monkeypatch) -> list[dict]:
+    """Records the model's weights as the first optimizer step of a run receives them."""
+    from models.fast import Stepper
+    seen, original = [], Stepper.step
+
+    def step(self, batch, lr, step_seed):
+        if not seen:
+            seen.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
+        return original(self, batch, lr, step_seed)
+
+    monkeypatch.setattr(Stepper, "step", step)
+    return seen
+
+
+@pytest.mark.parametrize("dropout", [None, "0.05"])  # 0.05: the branch that rebuilds the model for another dropout
+def test_finetuning_starts_from_exactly_the_pretrained_weights(tmp_path, capsys, monkeypatch, vocab, dropout):
+    """The first finetuning step receives the --pretrained checkpoint's weights bit for bit (the
+    premise of pretrain-then-finetune), not an initialisation; the checkpoint holds weights no
+    initialisation would give (every tensor random at scale 0.05, gains near 1)."""
+    from models.checkpoint import save_model
+    from models.model import GPT, GPTConfig
+    torch.manual_seed(1234)
+    pre = GPT(GPTConfig(vocab_size=len(vocab), n_layer=2, n_head=4, n_embd=64))
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for name, p in pre.named_parameters():
+            p.copy_((1.0 if name.endswith("weight") and ".ln" in f".{name}" else 0.0)
+                    + 0.05 * torch.randn(p.shape, generator=g))
+    ckpt = tmp_path / "pre.safetensors"
+    save_model(ckpt, pre, vocab, {"recipe": "pretrain", "steps": 7})
+    seen = first_step_weights(monkeypatch)
+    extra = [] if dropout is None else ["--dropout", dropout]
+    code, _, _ = run(capsys, "finetune", "--pretrained", ckpt, "--no-progress", "--no-eval", "--limit", "16",
+                     "--batch-size", "16", "--epochs", "1", "--max-steps", "1", "--out", tmp_path / "ft", *extra)
+    assert code == 0 and len(seen) == 1
+    expected = pre.state_dict()
+    assert seen[0].keys() == expected.keys()
+    for name, tensor in expected.items():
+        assert torch.equal(seen[0][name], tensor), name
+
+
+def test_finetuning_without_pretraining_starts_from_a_fresh_initialisation(tmp_path, capsys, monkeypatch, vocab):
+    """Without --pretrained the first step receives MODEL.md's initialisation: Linear and
+    Embedding weights N(0, 0.02) (sample sd within 10% of 0.02 for each matrix of at least 4,096
+    entries: the sd's relative standard error is below 1.2%), zero biases, LayerNorm gains 1 and
+    biases 0, the positional embedding zero; and a different seed gives different weights."""
+    seen = first_step_weights(monkeypatch)
+    for seed in (0, 1):
+        code, _, _ = run(capsys, "finetune", *TINY, "--no-eval", "--limit", "16", "--batch-size", "16",
+                         "--epochs", "1", "--max-steps", "1", "--seed", seed, "--out", tmp_path / f"ft{seed}")
+        assert code == 0
+        if seed == 0:
+            first = seen.pop()
+    second = seen.pop()
+    checked = 0
+    for name, t in first.items():
+        if name.endswith(".bias"):
+            assert torch.count_nonzero(t) == 0, name
+        elif ".ln" in f".{name}" and name.endswith("weight"):
+            assert torch.equal(t, torch.ones_like(t)), name
+        elif name == "pos_emb":
+            assert torch.count_nonzero(t) == 0
+        elif name.endswith("weight") and t.numel() >= 4096:
+            assert abs(t.float().std().item() / 0.02 - 1) < 0.1 and abs(t.float().mean().item()) < 0.002, name
+            assert not torch.equal(t, second[name]), name  # the seed is the initialisation's
+            checked += 1
+    assert checked >= 8  # tok_emb, head and the attention and MLP matrices
+
+
 def test_london_baseline_is_25_of_500(tmp_path, capsys):
     code, out, err = run(capsys, "london", "--results-dir", tmp_path)
     assert code == 0 and "Correct: 25 out of 500: 5.0%" in out

@@ -5,9 +5,11 @@ import random
 import statistics
 import unicodedata
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import binomtest, chisquare, kstest
 
 from models.data import (BLOCK_SIZE, FinetuneDataset, PretrainDataset, QA, Vocab, batches, epoch_order,
                          finetune_string, read_tsv, read_wiki, span_corrupt)
@@ -72,6 +74,107 @@ def test_span_corruption_lengths_have_the_specified_means():
     for values, mean in ((lengths, 58.0), (ratios, 0.0)):
         se = statistics.stdev(values) / len(values) ** 0.5
         assert abs(statistics.fmean(values) - mean) <= 3.29 * se + 0.25  # + odd-L rounding of L/4
+
+
+# ---------------------------------------------------------------------------- span corruption's distribution
+
+SPAN_DRAWS = 40_000
+SPAN_ALPHA = 0.001  # family-wise false-alarm rate of the three distribution tests below (Bonferroni, 3 tests)
+
+
+@pytest.fixture(scope="module")
+def span_draws_observed():
+    """(L, span, start) of SPAN_DRAWS span corruptions of a 200-character line (longer than any
+    truncation, so L is the drawn length itself), read back from the examples: L = len(prefix +
+    span + suffix), span = len(span), start = len(prefix). One fixed seed."""
+    rng = random.Random(20271)
+    line = "".join(chr(0x4E00 + i) for i in range(200))  # distinct characters: the pieces are unambiguous
+    out = []
+    for _ in range(SPAN_DRAWS):
+        prefix, span, suffix = unpack(span_corrupt(line, rng))
+        doc = prefix + span + suffix
+        assert line.startswith(doc)
+        out.append((len(doc), len(span), len(prefix)))
+    return np.array(out)
+
+
+def span_max(length: int) -> int:
+    """MODEL.md: span length with mean L/4, i.e. uniform on 1..L//2 - 1 (1 for L < 4)."""
+    return max(1, length // 2 - 1)
+
+
+def uniform_pit(x: np.ndarray, size: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(x + V) / size with V ~ U(0, 1): exactly U(0, 1) when x is uniform on 0..size-1."""
+    return (x + rng.random(len(x))) / size
+
+
+def test_truncation_length_is_uniform_on_4_to_112(span_draws_observed):
+    """L ~ U{4..112} (MODEL.md step 1): both ends reached, and a chi-square goodness-of-fit test
+    over the 109 values at level 0.001/3.
+
+    Power: the test statistic is noncentral chi-square with 108 df and noncentrality
+    λ = N·Σ(p_i − 1/109)²·109; it rejects with probability ≥ 0.95 once λ ≥ 96, i.e. once
+    Σ(p_i − 1/109)²·109 ≥ 0.0024 at N = 40,000. Examples: a top of 111 instead of 112 gives
+    λ ≈ 370; U{4..106} (mean 5% low) gives λ ≈ 2,300. An end never reached (off by one) also
+    fails the exact-range check: P(112 never in 40,000 draws) = (108/109)^40000 ≈ e^-367."""
+    lengths = span_draws_observed[:, 0]
+    assert lengths.min() == 4 and lengths.max() == 112
+    counts = np.bincount(lengths - 4, minlength=109)
+    assert len(counts) == 109
+    stat, p = chisquare(counts)
+    assert p >= SPAN_ALPHA / 3, f"chi-square {stat:.1f} (108 df), p = {p:.2e}"
+
+
+def test_span_length_is_uniform_on_1_to_half_the_length_minus_one(span_draws_observed):
+    """Given L, span ~ U{1..max(1, L//2 − 1)}, whose mean is L/4 (MODEL.md step 2): every span in
+    that range, both ends reached, and the randomised probability-integral transform
+    U = (span − 1 + V)/max(1, L//2 − 1), exactly U(0, 1) under the specification, passes a
+    one-sample Kolmogorov-Smirnov test at level 0.001/3.
+
+    Power: the KS critical distance at N = 40,000 is 0.0104 and the empirical CDF's sd at most
+    0.0025, so a CDF of U off by 0.0146 anywhere is detected with probability ≥ 0.95. Spans on
+    1..L//2 (one too long) move the CDF by 0.066, spans on 1..L//2 − 2 by 0.051, spans with mean
+    L/6 by 0.29; a span that never reaches its top fails the range check outright."""
+    lengths, spans = span_draws_observed[:, 0], span_draws_observed[:, 1]
+    top = np.array([span_max(n) for n in lengths])
+    assert np.all((spans >= 1) & (spans <= top))
+    assert np.any(spans == top) and np.any((spans == 1) & (top > 1))
+    u = uniform_pit(spans - 1, top, np.random.default_rng(1))
+    result = kstest(u, "uniform")
+    assert result.pvalue >= SPAN_ALPHA / 3, f"D = {result.statistic:.4f}, p = {result.pvalue:.2e}"
+
+
+def test_span_start_is_uniform_over_every_position(span_draws_observed):
+    """Given L and the span, start ~ U{0..L − span} (MODEL.md step 2, "its start random"): every
+    start in range, both ends reached, and U = (start + V)/(L − span + 1) passes a one-sample KS
+    test at level 0.001/3.
+
+    Power (as above, N = 40,000): a CDF of U off by 0.0146 anywhere is detected with
+    probability ≥ 0.95; a span that always starts at 0 gives U ≤ 1/(L − span + 1), a distance
+    above 0.9; a span never at the very end (or never at 0) moves the CDF by about 0.02 and
+    fails the range check outright."""
+    lengths, spans, starts = span_draws_observed.T
+    room = lengths - spans + 1
+    assert np.all((starts >= 0) & (starts < room))
+    assert np.any(starts == 0) and np.any((starts == room - 1) & (room > 1))
+    u = uniform_pit(starts, room, np.random.default_rng(2))
+    result = kstest(u, "uniform")
+    assert result.pvalue >= SPAN_ALPHA / 3, f"D = {result.statistic:.4f}, p = {result.pvalue:.2e}"
+
+
+def test_short_lines_are_kept_whole_when_the_draw_is_longer():
+    """A 30-character line is kept whole exactly when the drawn L is ≥ 30: probability 83/109.
+    Binomial two-sided test at level 0.001 on 5,000 draws (sd of the share 0.006; a rule that
+    truncated short lines anyway, or never, moves it by 0.76 or 0.24)."""
+    rng = random.Random(7)
+    line = "abcdefghijklmnopqrstuvwxyz0123"
+    whole = 0
+    for _ in range(5000):
+        prefix, span, suffix = unpack(span_corrupt(line, rng))
+        doc = prefix + span + suffix
+        assert line.startswith(doc) and 4 <= len(doc) <= 30
+        whole += doc == line
+    assert binomtest(whole, 5000, 83 / 109).pvalue >= 0.001
 
 
 def test_pretraining_example_is_shifted_by_one(vocab, data_dir):

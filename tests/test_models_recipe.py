@@ -91,7 +91,9 @@ def test_smoke_recipe_trains_evaluates_and_records_its_time(tmp_path, data_dir, 
     assert main(argv) == 0
     rec = json.loads((results / "recipe-cpu-60-smoke-seed2.json").read_text())
     assert rec["recipe"] == "cpu-recipe" and rec["faithful"] is False and rec["seed"] == 2
-    assert rec["dev_total"] == 20 and 0 <= rec["dev_correct"] <= 20
+    preds = (tmp_path / "work" / "predictions.txt").read_text(encoding="utf-8").splitlines()
+    answers = [line.split("\t")[1] for line in (data_dir / "birth_dev.tsv").read_text(encoding="utf-8").splitlines()[:20]]
+    assert rec["dev_total"] == 20 and rec["dev_correct"] == sum(p == a for p, a in zip(preds, answers, strict=True))
     assert rec["within_budget"] == (rec["wall_seconds"] <= rec["budget_seconds"])
     # each figure is rounded to the millisecond, so their sum may pass the rounded total by 0.5 ms apiece
     assert sum(rec["stage_seconds"].values()) <= rec["wall_seconds"] + 5e-4 * (len(rec["stage_seconds"]) + 1)
@@ -377,4 +379,7 @@ def test_recall_recipe_is_evaluated_from_its_checkpoint_the_same_way(tmp_path, c
                               "answer_form": "recall"}
     shown = re.search(r"recital: the sentence written exactly for (\d+) of (\d+) probed \(recall form\)",
                       capsys.readouterr().out)
-    assert shown and 0 <= int(shown[1]) <= int(shown[2]) and 15 <= int(shown[2]) <= 20
+    lines_by_title = D.titles(D.read_wiki(D.data_dir(None) / D.WIKI))
+    rows = D.read_tsv(dev, D.load_vocab(D.data_dir(None)), answers=True)
+    probed = sum(D.recall_answer(r.question, r.answer, lines_by_title) is not None for r in rows)
+    assert shown and int(shown[2]) == probed and 0 <= int(shown[1]) <= probed  # every person whose sentence shows it

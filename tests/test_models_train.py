@@ -189,6 +189,62 @@ def test_resume_refuses_another_variant(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("models: error: ") and "vanilla run" in err
 
 
+def hand_written_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """MODEL.md's loss written out: −log softmax(logits)[target], averaged over the positions whose
+    target is not PAD (id 0), in float64."""
+    z = logits.double().reshape(-1, logits.shape[-1])
+    t = targets.reshape(-1)
+    nll = torch.logsumexp(z, dim=-1) - z[torch.arange(len(t)), t]
+    keep = t != 0
+    return nll[keep].sum() / keep.sum()
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "perceiver"])
+def test_loss_is_the_mean_cross_entropy_over_the_non_pad_targets(variant, vocab, data_dir):
+    """The loss GPT.forward returns, and the packed rows' loss that training uses (models.fast),
+    equal the hand-written mean cross-entropy over the non-PAD targets (1e-5 relative), for
+    finetuning batches (mostly PAD) and pretraining batches; the PAD share differs between rows,
+    so counting PAD targets, or averaging per row, would show."""
+    from models import data as D
+    from models.fast import pack_batch
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, variant=variant, bottleneck_dim=8, dropout=0.0)).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(20)  # logits far from uniform, so each target's share matters
+    rows = read_tsv(data_dir / "birth_places_train.tsv", vocab, answers=True)[:12]
+    lines = D.read_wiki(data_dir / D.WIKI)[:12]
+    for ds in (D.FinetuneDataset(rows, vocab), D.PretrainDataset(lines, vocab, seed=4)):
+        x, y = ds.batch(list(range(12)), 0)
+        share = (y == 0).float().mean(dim=1)
+        assert share.max() - share.min() > 0.05  # rows differ in how much is PAD
+        with torch.no_grad():
+            logits, loss = model(x, y)
+            expected = hand_written_loss(logits, y)
+            assert (y == 0).any() and logits.shape == (*y.shape, len(vocab))
+            assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+            _, packed_loss = pack_batch(x, y, model).forward(model)
+            assert packed_loss.item() == pytest.approx(expected.item(), rel=1e-5)
+            all_positions = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).double(),
+                                                              y.reshape(-1))
+            assert abs(all_positions.item() - expected.item()) > 1e-3  # PAD targets would change it
+
+
+@pytest.mark.parametrize("completion,direct,recall", [
+    ("Where was Ada born?\u2047Paris\u2047\u25a1\u25a1", "Paris", "\u25a1\u25a1"),
+    ("\u2047New York City\u2047Paris\u2047", "New York City", "Paris"),
+    ("\u2047Paris", "Paris", ""),  # no closing ⁇ within the 32 characters: the rest
+    ("\u2047\u2047Rome\u2047", "", "Rome"),  # an empty answer stays empty
+    ("\u2047She was born in Oslo\u2047Oslo", "She was born in Oslo", "Oslo"),
+    ("no mask at all", "", ""),
+    ("\u2047Lyon \u25a1\u2047x", "Lyon \u25a1", "x"),  # what lies between is kept as it is
+])
+def test_the_prediction_is_the_text_between_the_first_two_masks(completion, direct, recall):
+    """MODEL.md: the prediction is the text after the first ⁇ up to the next ⁇ (or the end); in
+    recall form (recipes only) the text after the second ⁇ up to the third."""
+    assert extract_prediction(completion) == direct
+    assert extract_prediction(completion, "recall") == recall
+
+
 def quick_model(variant):
     torch.manual_seed(0)
     return GPT(GPTConfig(n_layer=3, n_head=2, n_embd=32, variant=variant, bottleneck_dim=8)).eval()
@@ -216,7 +272,7 @@ def test_batched_greedy_decoding_equals_one_at_a_time(variant, vocab, data_dir):
     singles = []
     for q in questions:
         out = model.generate(torch.tensor([vocab.encode(q + "\u2047")]), 32)[0]
-        singles.append(extract_prediction(vocab.decode(out)))
+        singles.append(vocab.decode(out).split("\u2047")[1])  # the course: completion.split('⁇')[1]
     assert any(len(s) < 32 for s in singles)  # some stopped at a ⁇: early stopping is exercised
     for batch_size in (1, 5, 64):
         assert predict(model, vocab, questions, batch_size=batch_size) == singles
