@@ -24,7 +24,8 @@ from .model import VARIANTS, WIRINGS, GPT, GPTConfig
 from .options import (Parser, UsageError, int_list, nonnegative_int, positive_float, positive_int, probability,
                       seed_int, threads_option, trainer_options)
 from .results import RECIPES as RECORD_RECIPES
-from .results import DEFAULT_RESULTS_DIR, check_name, command_line, cpu_features, cpu_name, git_commit, write_record
+from .results import (DEFAULT_RESULTS_DIR, check_name, command_line, cpu_features, cpu_name, git_commit,
+                      remember_commit, write_record)
 from .train import RECIPES, Run, TrainConfig, device_name, pick_device
 
 RUNS_DIR = D.REPO_ROOT / "runs"
@@ -824,6 +825,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "threads", None):
             torch.set_num_threads(args.threads)
         retain_freed_memory()
+        remember_commit()  # records name the code that started, however long the run
         if args.command == "pipeline":
             from .pipeline import check_stages
             check_stages(args)

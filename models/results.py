@@ -26,10 +26,25 @@ RECIPES = ("no-pretraining", "pretrain-finetune", "london", "nearest-name",
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+_STARTED_AT: dict[Path, str] = {}
+
+
+def remember_commit(root: Path = REPO_ROOT) -> str:
+    """Read the commit now, at the start of a command, and let git_commit() return it from then
+    on: a record written at the end of a long run must name the code that ran, not whatever
+    HEAD the working tree holds by then."""
+    _STARTED_AT.pop(root, None)
+    _STARTED_AT[root] = git_commit(root)
+    return _STARTED_AT[root]
+
+
 def git_commit(root: Path = REPO_ROOT) -> str:
-    """$ATTNLAB_COMMIT when set (a copy of the tree on another machine, e.g. a GPU, whose own
-    .git may be missing or stale), else HEAD's hash with "-dirty" when the working tree has
-    changes, else "unknown"."""
+    """The commit of the code this process runs: the one remember_commit() read when the
+    command started, else $ATTNLAB_COMMIT when set (a copy of the tree on another machine, e.g.
+    a GPU, whose own .git may be missing or stale), else HEAD's hash with "-dirty" when the
+    working tree has changes, else "unknown"."""
+    if root in _STARTED_AT:
+        return _STARTED_AT[root]
     if os.environ.get("ATTNLAB_COMMIT"):
         return os.environ["ATTNLAB_COMMIT"]
     try:

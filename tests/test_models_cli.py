@@ -428,12 +428,26 @@ def test_faithful_means_exactly_model_md():
 
 def test_records_name_the_commit_given_on_another_machine(monkeypatch):
     # a GPU machine gets a copy of the tree whose .git may be stale: ATTNLAB_COMMIT wins
+    import models.results
     from models.results import git_commit
+    monkeypatch.setattr(models.results, "_STARTED_AT", {})
     monkeypatch.delenv("ATTNLAB_COMMIT", raising=False)
     here = git_commit()
     assert here == "unknown" or len(here.removesuffix("-dirty")) == 40
     monkeypatch.setenv("ATTNLAB_COMMIT", "0123abc")
     assert git_commit() == "0123abc"
+
+
+def test_a_record_names_the_commit_its_command_started_from(monkeypatch):
+    """A run of an hour ends with a record; by then HEAD may have moved on (or the tree be
+    dirty): the record names what was read when the command started."""
+    import models.results
+    from models.results import git_commit, remember_commit
+    monkeypatch.setattr(models.results, "_STARTED_AT", {})
+    monkeypatch.setenv("ATTNLAB_COMMIT", "started-here")
+    assert remember_commit() == "started-here"
+    monkeypatch.setenv("ATTNLAB_COMMIT", "moved-on")  # what a fresh look would see at the end
+    assert git_commit() == "started-here"
 
 
 def test_attention_entropy_command(tmp_path, capsys, vocab):
