@@ -184,6 +184,10 @@ def _collect(pairs, rows: str, cols: str) -> Value:
     return Value(tuple((w, c) for w, c in out.items() if c != 0), rows, cols)
 
 
+# The scalar symbols standing for unreduced inner products (v_aᵀv_b), with their words.
+INNER_PRODUCTS: dict = {}
+
+
 def _reduce_word(space: Space, coef: sp.Expr, word: Word) -> tuple[sp.Expr, Word]:
     word = list(word)
     changed = True
@@ -206,7 +210,9 @@ def _reduce_word(space: Space, coef: sp.Expr, word: Word) -> tuple[sp.Expr, Word
         return sp.Integer(0), ()
     # A 1×1 product that no rule reduces (v_aᵀv_b) is a scalar: a symbol named by it.
     if word and word[0].shape[0] == "1" and word[-1].shape[1] == "1":
-        return coef * sp.Symbol(f"({word_text(tuple(word))})", real=True), ()
+        sym = sp.Symbol(f"({word_text(tuple(word))})", real=True)
+        INNER_PRODUCTS[sym] = tuple(word)
+        return coef * sym, ()
     return coef, tuple(word)
 
 
@@ -399,3 +405,29 @@ def evaluate(text: str, space: Space, all_object_names=frozenset()) -> tuple[Val
     ev = Evaluator(space, frozenset(all_object_names))
     value = ev(parse(text))
     return value, list(ev.free)
+
+
+def numeric(value: Value, arrays: dict, scalars: dict):
+    """The value in numbers: ``arrays`` maps factor names to NumPy arrays (column vectors as
+    (d, 1)), ``scalars`` maps SymPy symbols to floats. Used for counterexamples."""
+    import numpy as np
+
+    def word_array(word):
+        out = None
+        for f in word:
+            a = arrays[f.name]
+            a = a.T if f.transposed else a
+            out = a if out is None else out @ a
+        return out
+
+    env = dict(scalars)
+    total = None
+    for word, coef in value.terms:
+        coef = sp.sympify(coef)
+        for sym in coef.free_symbols:
+            if sym in INNER_PRODUCTS and sym not in env:
+                env[sym] = float(word_array(INNER_PRODUCTS[sym])[0, 0])
+        c = float(coef.subs(env))
+        term = c * (word_array(word) if word else np.ones((1, 1)))
+        total = term if total is None else total + term
+    return total

@@ -8,9 +8,11 @@ from __future__ import annotations
 import sympy as sp
 from sympy import stats as sps
 
-from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, weights
+from .answer_algebra import VAR_T as VAR_T_SYMBOL, Value, add, describe, matrix_value, mul, numeric, scale, transpose
+from .answer_spaces import VALUES
+from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, pick_scale, weights
 from .quadrature import normal_variance
-from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult, require, show
+from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, Decision, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, iso_var, n
 
 # (c) ii logits with q = beta (mu_a + mu_b), in the iso_var → 0 limit: (beta·eta, beta, 0).
@@ -255,3 +257,194 @@ def prove_variance_bound(claimed_upper: sp.Expr = sp.Rational(1, 4)) -> ProofRes
         formulas={"limit": sp.Eq(sp.Limit(sp.Symbol(r"\operatorname{Var}[t]"), beta, sp.oo), lim)},
         details={"var_t_beta10": vt},
     )
+
+
+# ---------------------------------------------------------------------------- any answer to (c) ii
+
+ALPHA_NAMES = ("alpha", "sigma^2")  # the question's small covariance scale, as students write it
+THRESHOLD_WEIGHT = sp.Rational(99, 100)  # "c ≈ v_a": α_a ≥ 0.99 (ANSWER-FILE.md, threshold)
+
+
+def eta_law() -> tuple[sp.Expr, sp.Expr]:
+    """(E[η], Var[η]) for η = μ_aᵀk_a, k_a ~ N(μ_a, αI + ½μ_aμ_aᵀ), by matrix-symbol algebra (symbolic d)."""
+    d = sp.Symbol("d", integer=True, positive=True)
+    mu = sp.MatrixSymbol("mu_a", d, 1)
+    sigma_a = iso_var * sp.Identity(d) + sp.Rational(1, 2) * mu * mu.T
+    unit = {mu.T * mu: sp.Identity(1)}
+    mean = (mu.T * mu).subs(unit).doit()
+    variance = (mu.T * sigma_a * mu).expand().subs(unit).doit()
+    as_scalar = lambda x: sp.simplify(x[0, 0] if hasattr(x, "shape") else x)  # noqa: E731
+    return as_scalar(mean), as_scalar(variance)
+
+
+def _with_iso_var(expr: sp.Expr) -> sp.Expr:
+    return expr.subs({s: iso_var for s in expr.free_symbols if s.name in ALPHA_NAMES})
+
+
+def decide_eta_moment(value: Value, free: list, which: str) -> Decision:
+    """Decide E[η] (``which`` = "mean") or Var[η] (``which`` = "var") against `eta_law`.
+
+    A symbol α (or σ²) in the answer is the question's vanishing covariance scale; an answer
+    right only as α → 0 holds with that said. A non-scalar answer fails on its shape.
+    """
+    if not value.is_scalar:
+        return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; the {which} of η is a scalar")
+    given = _with_iso_var(value.scalar())
+    truth = eta_law()[0 if which == "mean" else 1]
+    label = "E[η] = μ_aᵀE[k_a] = μ_aᵀμ_a" if which == "mean" else "Var[η] = μ_aᵀΣ_aμ_a"
+    if sp.simplify(given - truth) == 0:
+        return Decision(HOLDS, f"{label} = {show(truth)}, equal to the answer {show(given)} (symbolic d)")
+    if given.free_symbols - {iso_var}:
+        extra_syms = ", ".join(sorted(str(x) for x in given.free_symbols - {iso_var}))
+        return Decision(FAILS, f"{label} = {show(truth)}; the answer {show(given)} depends on {extra_syms}",
+                        counterexample=f"α = 0: {show(truth.subs(iso_var, 0))} against {show(given.subs(iso_var, 0))}")
+    if sp.simplify(sp.limit(given - truth, iso_var, 0)) == 0:
+        return Decision(HOLDS, f"{label} = {show(truth)} → {show(truth.subs(iso_var, 0))} as α → 0 (the question's limit), "
+                        f"equal to the answer {show(given)} there")
+    at = {iso_var: 0}
+    return Decision(FAILS, f"{label} = {show(truth)}, not {show(given)}",
+                    counterexample=f"α → 0: {which} {show(truth.subs(at))} = {float(truth.subs(at)):.4g}, the answer {float(given.subs(at)):.4g}")
+
+
+def _scale_of(expr: sp.Expr, free: list, file_scale) -> tuple[sp.Expr | None, str]:
+    """The scale an answer in η uses: a free scalar (named), else the coefficient of η in an
+    exponent (e^{10(η−1)} → 10), else the file's (c) i scale."""
+    sym, note = pick_scale([expr], free)
+    if sym is not None:
+        return sym, note
+    for power in expr.atoms(sp.exp):
+        k = sp.expand(power.args[0]).coeff(eta)
+        if k != 0 and not k.free_symbols:
+            return k, f"scale {k} read from the exponent"
+    if file_scale is not None:
+        return file_scale, f"scale {file_scale} from the answer to (c) i"
+    return None, ""
+
+
+def _at_scale(expr: sp.Expr, scale_value) -> sp.Expr:
+    return expr.subs(beta, scale_value) if scale_value is not None and not isinstance(scale_value, sp.Symbol) else expr
+
+
+def decide_weight(value: Value, free: list, which: str, file_scale=None) -> Decision:
+    """Decide α_a (``which`` = "a") or α_b ("b") of (c) ii against the exact weights for general n.
+
+    Exact: α_a = e^{βη}/(e^{βη} + e^β + n − 2), α_b = e^β/(…) (q = β(μ_a + μ_b), α → 0).
+    Equal for every n: holds; equal only at n = 2: holds-with-conditions (n = 2); otherwise
+    fails with the two values at a concrete η.
+    """
+    if not value.is_scalar:
+        return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; a weight is a scalar")
+    given = value.scalar()
+    sym, note = _scale_of(given, free, file_scale)
+    if isinstance(sym, sp.Symbol) and sym != beta:
+        given = given.subs(sym, beta)
+    exact = W_A if which == "a" else T
+    exact = _at_scale(exact, sym)
+    prefix = (note + "; " if note else "")
+    shown_exact = f"exact α_{which} = {show(exact)}"
+    if sp.simplify(given - exact) == 0:
+        return Decision(HOLDS, f"{prefix}{shown_exact} for n keys, equal to the answer (simplified residual 0)")
+    residual2 = sp.simplify((given - exact).subs(n, 2))
+    if residual2 == 0:
+        others = sp.simplify((n - 2) * W_OTHER if sym is None else _at_scale((n - 2) * W_OTHER, sym))
+        return Decision(HOLDS_WITH_CONDITIONS, f"{prefix}equals the exact weight for n = 2 (residual 0 there); for n keys "
+                        f"{shown_exact}, the other keys taking {show(others)} together", condition="n = 2")
+    point = {beta: 10, n: 2}
+    for e in (2, 0, sp.Rational(1, 2), sp.Rational(3, 2)):
+        g_val, x_val = (float(sp.N(x.subs(point).subs(eta, e), 20)) for x in (given, exact))
+        if abs(g_val - x_val) > 1e-6:
+            break
+    where = "β = 10, " if given.has(beta) or exact.has(beta) else ""
+    return Decision(FAILS, f"{prefix}{shown_exact}; the answer minus it simplifies to {show(sp.simplify(given - exact))}, not 0 "
+                    "(not even for n = 2)", counterexample=f"{where}n = 2, η = {e}: the answer gives {g_val:.6g}, exact α_{which} = {x_val:.6g}")
+
+
+def decide_threshold(value: Value, free: list, file_scale=None) -> Decision:
+    """Decide "the η above which c ≈ v_a" (α_a ≥ 0.99) of (c) ii.
+
+    Exact: α_a ≥ 0.99 ⇔ η ≥ ln(99(e^β + n − 2))/β, which is 1 + ln 99/β for n = 2. A numeric
+    threshold holds when α_a ≥ 0.99 there (up to the largest n where it still does).
+    """
+    if not value.is_scalar:
+        return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; a threshold on η is a scalar")
+    given = value.scalar()
+    sym, note = pick_scale([given], free)
+    if sym is None and file_scale is not None:
+        sym, note = file_scale, f"scale {file_scale} from the answer to (c) i"
+    if isinstance(sym, sp.Symbol) and sym != beta:
+        given = given.subs(sym, beta)
+    exact = sp.log(99 * (sp.exp(beta) + n - 2)) / beta
+    exact2 = 1 + sp.log(99) / beta
+    prefix = (note + "; " if note else "")
+    if sym is None:
+        if given > 1:
+            need = sp.log(99) / (given - 1)
+            return Decision(HOLDS_WITH_CONDITIONS, f"no scale given: at n = 2, α_a(η = {given}) ≥ 0.99 exactly when "
+                            f"β ≥ ln 99/({given} − 1) = {float(need):.4g}", condition=f"β ≥ {float(need):.4g}, n = 2")
+        return Decision(FAILS, f"at η = {given} ≤ 1, α_a ≤ ½ for every β (n = 2)", counterexample=f"β = 10, n = 2: α_a = {float(W_A.subs({beta: 10, n: 2, eta: given})):.4g}")
+    if given.has(beta):
+        if sp.simplify(given - exact) == 0:
+            return Decision(HOLDS, f"{prefix}α_a ≥ 0.99 ⇔ η ≥ {show(exact)}, the answer (for n keys)")
+        if sp.simplify(given - exact2) == 0:
+            return Decision(HOLDS_WITH_CONDITIONS, f"{prefix}α_a ≥ 0.99 ⇔ η ≥ {show(exact)}; the answer is its n = 2 value",
+                            condition="n = 2")
+        w = W_A.subs({beta: 10, n: 2, eta: given.subs(beta, 10)})
+        return Decision(FAILS, f"{prefix}α_a ≥ 0.99 ⇔ η ≥ {show(exact)}; the answer minus it is {show(sp.simplify(given - exact2))} at n = 2",
+                        counterexample=f"β = 10, n = 2: at η = {float(given.subs(beta, 10)):.4g}, α_a = {float(w):.4g}")
+    k = sym
+    w = sp.simplify(W_A.subs({beta: k, n: 2, eta: given}))
+    need = exact2.subs(beta, k)
+    if bool(w >= THRESHOLD_WEIGHT):
+        n_max = sp.floor(sp.exp(k * given) / 99 - sp.exp(k) + 2)
+        return Decision(HOLDS_WITH_CONDITIONS, f"{prefix}at η = {given}, α_a = {show(w)} = {float(w):.4f} ≥ 0.99 for n = 2; "
+                        f"the exact threshold is ln(99(e^{k} + n − 2))/{k} = {float(need):.4f} at n = 2, and η = {given} stays "
+                        f"above it while n ≤ {n_max}", condition=f"n ≤ {n_max}")
+    return Decision(FAILS, f"{prefix}at η = {given}, α_a = {show(w)} = {float(w):.4f} < 0.99, so c = {float(w):.3f}·v_a + "
+                    f"{1 - float(w):.3f}·v_b (n = 2); α_a ≥ 0.99 needs η ≥ 1 + ln(99)/{k} = {float(need):.4f}",
+                    counterexample=f"n = 2, η = {given}: α_a = {float(w):.4f}")
+
+
+def _value_vectors():
+    import numpy as np
+    return {"v_a": np.array([[1.0], [0.0]]), "v_b": np.array([[0.0], [1.0]])}, {"v_a": np.array([[1.0], [0.0]]), "v_b": np.array([[-1.0], [0.0]])}
+
+
+def exact_covariance(factor: sp.Expr = sp.Integer(1)) -> Value:
+    """factor · Var[t] · (v_a − v_b)(v_a − v_b)ᵀ as a value in `answer_spaces.VALUES`."""
+    diff = add(matrix_value(VALUES, "v_a"), scale(matrix_value(VALUES, "v_b"), -1))
+    return scale(mul(VALUES, diff, transpose(diff)), factor * VAR_T_SYMBOL)
+
+
+def covariance_counterexample(given: Value, truth: Value, var_value: float = 0.1) -> str:
+    """The two covariances in numbers, for v_a = e_1, v_b = e_2 (or v_b = −v_a for a non-matrix answer)."""
+    import numpy as np
+
+    orth, opposite = _value_vectors()
+    vecs = orth if given.shape == ("d", "d") else opposite
+    scal = {VAR_T_SYMBOL: var_value}
+    g = numeric(given, vecs, scal)
+    tr = numeric(truth, vecs, scal)
+    shown = lambda a: "0" if a is None else str(np.round(a, 6).tolist())  # noqa: E731
+    names = "v_a = e_1, v_b = e_2" if vecs is orth else "v_a = e_1, v_b = −e_1"
+    return f"{names}, Var[t] = {var_value}: the answer gives {shown(g)}, Cov[c] = {shown(tr)}"
+
+
+def decide_covariance(value: Value, free: list) -> Decision:
+    """Decide Cov[c] of (c) ii: Var[t](v_a − v_b)(v_a − v_b)ᵀ, a d×d matrix (t = α_a, n = 2).
+
+    c − E[c] = (t − E[t])(v_b − v_a) (proved by `check_covariance_formula`), so the answer
+    must be d×d and equal to it; the residual is the evidence, numbers the counterexample.
+    """
+    require(check_covariance_formula())
+    truth = exact_covariance()
+    if value.is_scalar and value.is_zero():
+        value = Value((), "d", "d")
+    if value.shape != ("d", "d"):
+        return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}: the covariance of the d-vector c is a d×d matrix, "
+                        f"Cov[c] = {truth.text()}", counterexample=covariance_counterexample(value, truth))
+    residual = add(value, scale(truth, -1)).simplified()
+    if not residual.terms:
+        return Decision(HOLDS, f"the answer minus Cov[c] = {truth.text()} simplifies to 0; c − E[c] = (t − E[t])(v_b − v_a) "
+                        "exactly for n = 2 (proved), and the n − 2 other keys add O((n − 2)e^(−β))")
+    return Decision(FAILS, f"the answer minus Cov[c] = {truth.text()} is {residual.text()}, not 0",
+                    counterexample=covariance_counterexample(value, truth))
