@@ -293,6 +293,12 @@ class Evaluator:
             return scalar_value(KNOWN_SCALARS[raw])
         if canonical in self.all_object_names or raw in self.all_object_names:
             raise AnswerMeaningError(f"{raw} is not an object of {self.space.title}{self.space.hint}")
+        if not sub and len(raw) > 1 and raw.isalpha() and raw not in GREEK:
+            # LaTeX juxtaposes letters: 2lm is 2·l·m, AA is A·A (a known word such as beta stays whole)
+            out = self.name(raw[0])
+            for ch in raw[1:]:
+                out = mul(self.space, out, self.name(ch))
+            return out
         if base in GREEK or (len(base) == 1 and base.isalpha()):
             sym = sp.Symbol(raw, real=True)
             if sym not in self.free:
@@ -335,6 +341,11 @@ class Evaluator:
         raise AnswerMeaningError(f"unsupported form {kind!r}")
 
     def power(self, base_node: Node, exp_node: Node) -> Value:
+        if base_node[0] == "name" and len(base_node[1]) > 1 and base_node[1].isalpha() and base_node[1] not in GREEK \
+                and base_node[1] not in KNOWN_SCALARS and base_node[1] not in self.space.objects:
+            # LaTeX: in AA^T the exponent belongs to the last letter only
+            head = ("name", base_node[1][:-1])
+            return mul(self.space, self(head), self.power(("name", base_node[1][-1]), exp_node))
         if exp_node[0] in ("name", "cmd") and exp_node[1] in TRANSPOSE_MARKS:
             return transpose(self(base_node))
         base, exponent = self(base_node), self(exp_node)

@@ -32,6 +32,7 @@ GRAMMAR = r"""
 
 ?product: postfix
         | product "*" postfix           -> mul
+        | product TIMES postfix         -> mul_op
         | product "/" postfix           -> div
         | product postfix_nosign        -> mul
 
@@ -72,11 +73,12 @@ sumspec: "_" sumindex ("^" sup)?
         | "{" expr "}"
 
 SUM.2: "\\sum"
+TIMES.3: /\\(cdot|times)(?![A-Za-z])/
 FRAC_DIGITS.3: /\\[dt]?frac\s*[0-9][0-9]/
 FRAC.2: /\\[dt]?frac/
 SQRT.2: "\\sqrt"
 FUNC.2: /\\?(exp|ln|log|Var|Cov)(?![A-Za-z])/
-CMD: /\\(?!(exp|ln|log|Var|Cov|sum|frac|dfrac|tfrac|sqrt)(?![A-Za-z]))[A-Za-z]+/
+CMD: /\\(?!(exp|ln|log|Var|Cov|sum|frac|dfrac|tfrac|sqrt|cdot|times)(?![A-Za-z]))[A-Za-z]+/
 NAME: /(?!(exp|ln|log|Var|Cov|sqrt)(?![A-Za-z]))[A-Za-z]+/
 NUMBER.1: /[0-9]+(\.[0-9]+)?/
 NUMBER_DIGIT.2: /[0-9]/
@@ -131,6 +133,9 @@ class _ToTuples(Transformer):
         return ("neg", a)
 
     def mul(self, a, b):
+        return ("mul", a, b)
+
+    def mul_op(self, a, _op, b):
         return ("mul", a, b)
 
     def div(self, a, b):

@@ -448,3 +448,22 @@ def decide_covariance(value: Value, free: list) -> Decision:
                         "exactly for n = 2 (proved), and the n − 2 other keys add O((n − 2)e^(−β))")
     return Decision(FAILS, f"the answer minus Cov[c] = {truth.text()} is {residual.text()}, not 0",
                     counterexample=covariance_counterexample(value, truth))
+
+
+def decide_output(value: Value, free: list, file_scale=None) -> Decision:
+    """Decide a claimed output c = w_a v_a + w_b v_b of (c) ii: each coefficient is decided as a
+    weight (`decide_weight`), the worse verdict wins. ``value`` lives in `answer_spaces.VALUES`."""
+    from .result import worst
+
+    if value.shape != ("d", "1"):
+        return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; the output c is a d-vector")
+    terms = value.as_dict()
+    parts = []
+    for which, name in (("a", "v_a"), ("b", "v_b")):
+        coef = sum((c for w, c in terms.items() if len(w) == 1 and w[0].name == name), sp.Integer(0))
+        parts.append((which, decide_weight(Value((((), coef),), "1", "1"), free, which, file_scale)))
+    verdict = worst(d.verdict for _, d in parts)
+    evidence = "; ".join(f"coefficient of v_{w}: {d.evidence}" for w, d in parts)
+    condition = "; ".join(d.condition for _, d in parts if d.condition)
+    counter = "; ".join(d.counterexample for _, d in parts if d.counterexample)
+    return Decision(verdict, evidence, condition=condition, counterexample=counter)
