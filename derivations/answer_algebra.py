@@ -280,7 +280,7 @@ class Evaluator:
     free: list = field(default_factory=list)
     index: str | None = None  # the summation index while inside a sum
 
-    def name(self, raw: str) -> Value:
+    def name(self, raw: str, command: bool = False) -> Value:
         canonical = self.space.aliases.get(raw, raw)
         if canonical in self.space.objects:
             return matrix_value(self.space, canonical)
@@ -293,7 +293,7 @@ class Evaluator:
             return scalar_value(KNOWN_SCALARS[raw])
         if canonical in self.all_object_names or raw in self.all_object_names:
             raise AnswerMeaningError(f"{raw} is not an object of {self.space.title}{self.space.hint}")
-        if not sub and len(raw) > 1 and raw.isalpha() and raw not in GREEK:
+        if not command and not sub and len(raw) > 1 and raw.isalpha() and raw not in GREEK:
             # LaTeX juxtaposes letters: 2lm is 2·l·m, AA is A·A (a known word such as beta stays whole)
             out = self.name(raw[0])
             for ch in raw[1:]:
@@ -314,7 +314,7 @@ class Evaluator:
         if kind in ("name", "cmd"):
             if node[1] in TRANSPOSE_MARKS and kind == "cmd":
                 raise AnswerMeaningError(f"\\{node[1]} outside an exponent")
-            return self.name(node[1])
+            return self.name(node[1], command=kind == "cmd")
         if kind == "subscript":
             return self.name(_text(node))
         if kind == "add":

@@ -135,7 +135,11 @@ def decide_field(part: str, field: str, text, answers: dict | None = None) -> Fi
         extra = counts if counts in COUNTS else "attention"
     if kind == "heads":
         return _decide_heads(part, field, text, answers)
-    decision, by = _decide(kind, field, text if isinstance(text, (str, bool)) else repr(text), extra)
+    if not isinstance(text, (str, bool)) or (isinstance(text, bool) and kind != "flag"):
+        expected = "true or false" if kind == "flag" else "a string holding mathematics" if kind != "prose" else "a string"
+        return FieldResult(part, field, repr(text), Decision(UNPARSEABLE, f"expected {expected}, got {type(text).__name__} {text!r}"),
+                           "derivations.answer_checks.decide_field")
+    decision, by = _decide(kind, field, text, extra)
     return FieldResult(part, field, text if isinstance(text, str) else repr(text), decision, by)
 
 

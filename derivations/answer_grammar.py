@@ -89,7 +89,7 @@ NUMBER_DIGIT.2: /[0-9]/
 
 # Spacing and sizing commands with no meaning, and wrappers whose content is a name.
 _NOISE = re.compile(r"\\(left|right|big|Big|bigg|Bigg|displaystyle)(?![A-Za-z])|\\[,;:! ]|\\quad|\\qquad|~")
-_WRAPPERS = re.compile(r"\\(mathrm|operatorname|text|mathbf|boldsymbol|mathit|vec|bm)\s*\{\s*([A-Za-z]+)\s*\}")
+_WRAPPERS = re.compile(r"\\(mathrm|operatorname|text|mathbf|mathbb|boldsymbol|mathit|vec|bm)\s*\{\s*([A-Za-z]+)\s*\}")
 _DOLLARS = re.compile(r"^\s*\$+|\$+\s*$")
 # "M = A A^T", "q_1 \approx ...": a leading name and equals sign are dropped (the field names the quantity).
 _LEADING_NAME = re.compile(r"^\s*\\?[A-Za-z]+(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]))?\s*(=|\\approx)(?!=)")

@@ -101,9 +101,9 @@ def pick_scale(exprs, free: list) -> tuple[sp.Symbol | None, str]:
     candidates = [s for s in free if s in present and s.name not in ("n", "eta")]
     if not candidates:
         return None, ""
-    note = f"took {candidates[0]} as the scale β (correct under the substitution {candidates[0]} = β)"
+    note = f"took {show(candidates[0])} as the scale β (correct under the substitution {show(candidates[0])} = β)"
     if len(candidates) > 1:
-        note += f", with {', '.join(str(c) for c in candidates[1:])} held fixed"
+        note += f", with {', '.join(show(c) for c in candidates[1:])} held fixed"
     return candidates[0], note
 
 
