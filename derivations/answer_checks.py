@@ -115,6 +115,10 @@ def _decide(kind: str, field: str, text, extra) -> tuple[Decision, str]:
         return call(value, free), _name(fn)
     except ShapeMismatch as exc:
         return Decision(FAILS, f"shape error: {exc}"), _name(fn)
+    except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, RecursionError) as exc:
+        # SymPy could not settle this expression (an undecidable comparison, an unsupported limit):
+        # no verdict is invented; the rest of the file is still decided.
+        return Decision(NOT_CHECKABLE, f"could not be decided by computer algebra ({type(exc).__name__}: {exc})"), _name(fn)
 
 
 def decide_field(part: str, field: str, text, answers: dict | None = None) -> FieldResult:

@@ -376,6 +376,8 @@ def decide_threshold(value: Value, free: list, file_scale=None) -> Decision:
     exact = sp.log(99 * (sp.exp(beta) + n - 2)) / beta
     exact2 = 1 + sp.log(99) / beta
     prefix = (note + "; " if note else "")
+    if isinstance(sym, sp.Symbol) and not given.has(beta):
+        sym = None  # a number against a symbolic scale: right for large enough β
     if sym is None:
         if given > 1:
             need = sp.log(99) / (given - 1)
