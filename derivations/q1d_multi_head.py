@@ -119,7 +119,8 @@ def prove_two_head_variance() -> ProofResult:
         ),
         decided_by="derivations.q1d_multi_head.prove_two_head_variance",
         answer=("Head 2 does not depend on η; head 1 gives c_1 = S̄ + h_a(v_a − S̄) with S̄ the mean of the other values, so "
-                "Cov[c] = ¼Var[h_a](v_a − S̄)(v_a − S̄)ᵀ. As β → ∞, Var[h_a] → P(η<0)P(η>0) ≈ 0.072 (→ 0 ignoring η < 0), far below one head's ¼‖v_a − v_b‖²."),
+                "Cov[c] = ¼Var[h_a](v_a − S̄)(v_a − S̄)ᵀ. As β → ∞, Var[h_a] → P(η<0)P(η>0) ≈ 0.072 (→ 0 ignoring η < 0), so tr Cov[c] → "
+                "about 0.018‖v_a − S̄‖², against one head's ¼‖v_a − v_b‖²: smaller whenever the values differ (both are 0 when all values are equal)."),
         formulas={"h_a": sp.Eq(sp.Symbol("h_a"), H1_A), "limit": sp.Eq(sp.Limit(sp.Symbol(r"\operatorname{Var}[h_a]"), beta, sp.oo), lim),
                   "single_limit": sp.Eq(sp.Limit(sp.Symbol(r"\operatorname{Var}[t]"), beta, sp.oo), single_lim)},
         details={"trace_cov_single_beta10": single, "trace_cov_multi_beta10": multi, "limit_var_h_a_half": float(lim.subs(eta_var, sp.Rational(1, 2)))},

@@ -38,6 +38,12 @@ def test_margin_ignoring_n_fails():
     assert not check.ok and "< 1 − ε" in check.evidence
 
 
+def test_margin_that_only_passes_the_grid_is_not_called_proved():
+    # sin(n)² ≥ 0 makes this margin sufficient, but SymPy cannot sign the slack: a grid is all it gets.
+    check = q1a_copying.check_copy_margin(sp.log((q1a_copying.n - 1) / q1a_copying.eps) + sp.sin(q1a_copying.n) ** 2)
+    assert not check.ok and "not proved" in check.evidence and "checked numerically" in check.evidence
+
+
 def test_copy_bound_holds_and_a_tighter_false_bound_fails():
     assert q1a_copying.check_copy_bound().ok
     half = lambda a, v, j: 0.5 * q1a_copying.copy_bound(a, v, j)  # noqa: E731
@@ -50,7 +56,10 @@ def test_resemblance_alone_does_not_copy_but_scale_does():
     assert q1a_copying.prove_copy_intuition().verdict == "fails"
     assert not q1a_copying.check_copies([sp.Integer(1)] + [sp.Integer(0)] * 9).ok
     assert q1a_copying.check_copies([sp.Integer(10)] + [sp.Integer(0)] * 9).ok
-    assert q1a_copying.prove_copy_intuition(scale=sp.Integer(10)).verdict == "holds"
+    # A fixed scale 10 copies only while n ≤ 1 + e^10/99 (= 223); a growing scale copies for every n.
+    assert q1a_copying.prove_copy_intuition(scale=sp.Integer(10)).verdict == "holds-with-conditions"
+    assert q1a_copying.prove_copy_intuition(scale=sp.Integer(10)).details["n_max"] == 223
+    assert q1a_copying.prove_copy_intuition(scale=sp.Symbol("beta", positive=True)).verdict == "holds"
 
 
 # --- (b) ------------------------------------------------------------------------------------------
