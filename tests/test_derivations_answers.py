@@ -295,3 +295,19 @@ def test_cli_class_csv_and_errors(tmp_path):
     proc = _cli("check", str(good), str(bad), "--csv", str(out2))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert "bad.toml: line 1: unknown part [q1z]" in proc.stderr and not out2.exists()
+
+
+def test_simulate_adds_monte_carlo_to_query_answers_only(tmp_path):
+    from derivations.answer_simulation import simulate_rows
+    from derivations.check_cli import check_file
+
+    path = tmp_path / "example.toml"
+    path.write_text(EXAMPLE)
+    rows = simulate_rows(check_file(str(path)), samples=4000)
+    sim = {(r["part"], r["field"]): r.get("simulated") for r in rows}
+    assert sim[("q1b_i", "M")] is None and sim[("q2g_ii", "ratio")] is None
+    single, multi = sim[("q1c_i", "q")], sim[("q1d_i", "q1")]
+    assert "not a proof" in single["text"]
+    # (c) ii keys spread one head's output much more than (c) i keys do, and two heads spread it less (QUESTIONS.md (c), (d)).
+    assert single["(c) ii keys"]["trace_cov"] > 10 * single["(c) i keys"]["trace_cov"]
+    assert multi["(c) ii keys"]["trace_cov"] < 0.5 * single["(c) ii keys"]["trace_cov"]
