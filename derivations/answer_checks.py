@@ -144,7 +144,7 @@ def decide_field(part: str, field: str, text, answers: dict | None = None) -> Fi
         return FieldResult(part, field, repr(text), Decision(UNPARSEABLE, f"expected {expected}, got {type(text).__name__} {text!r}"),
                            "derivations.answer_checks.decide_field")
     decision, by = _decide(kind, field, text, extra)
-    return FieldResult(part, field, text if isinstance(text, str) else repr(text), decision, by)
+    return FieldResult(part, field, text if isinstance(text, str) else str(text).lower(), decision, by)
 
 
 @lru_cache(maxsize=1024)
