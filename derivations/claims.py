@@ -69,6 +69,14 @@ def output_claim(answers: dict | None = None, claimed: str = SHEET_OUTPUT) -> Pr
                                decided_by="derivations.q1c_single_head.decide_output")
 
 
+def logits_claim(answers: dict | None = None) -> ProofResult:
+    """Q1c.ii.logits: the sheet's logits (10η, 10, 0) against those of the file's own (c) i query."""
+    answers = answers or sheet_answers()
+    q, _ = evaluate(answers["q1c_i"]["q"], answer_spaces.MEANS, answer_spaces.ALL_OBJECT_NAMES)
+    coef_a, coef_b, _ = q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i"))
+    return q1c_single_head.prove_logits(query=(coef_a, coef_b))
+
+
 def two_head_variance_claim(answers: dict | None = None) -> ProofResult:
     """Q1d.ii: the cov_c field, and the sheet's own step k_b = η_b μ_a checked against k_b ~ N(μ_b, αI)."""
     claim = field_claim("Q1d.ii", q1d_multi_head.prove_two_head_variance, answers)
@@ -89,7 +97,7 @@ REGISTRY: dict[str, Callable[[], ProofResult]] = {
     "Q1b.ii": partial(field_claim, "Q1b.ii", q1b_average.prove_average_query),
     "Q1c.i": partial(field_claim, "Q1c.i", q1c_single_head.prove_average_random_keys),
     "Q1c.ii.eta": partial(field_claim, "Q1c.ii.eta", q1c_single_head.prove_eta_distribution),
-    "Q1c.ii.logits": q1c_single_head.prove_logits,
+    "Q1c.ii.logits": logits_claim,
     "Q1c.ii.weights": partial(field_claim, "Q1c.ii.weights", q1c_single_head.prove_weights),
     "Q1c.ii.output": output_claim,
     "Q1c.ii.threshold": partial(field_claim, "Q1c.ii.threshold", q1c_single_head.prove_threshold),

@@ -72,12 +72,15 @@ def prove_eta_distribution() -> ProofResult:
 SHEET_LOGITS = {"a": 10 * eta, "b": sp.Integer(10), "other": sp.Integer(0)}
 
 
-def prove_logits(claimed: dict[str, sp.Expr] = SHEET_LOGITS) -> ProofResult:
+def prove_logits(claimed: dict[str, sp.Expr] = SHEET_LOGITS, query: tuple[sp.Expr, sp.Expr] | None = None) -> ProofResult:
+    """Q1c.ii.logits: the claimed logits against those of the query (coefficients on μ_a, μ_b; default
+    the sheet's 10, 10, or the answer file's (c) i q via derivations.claims) with k_a = ημ_a + Δ_a."""
     d = sp.Symbol("d", integer=True, positive=True)
     mu_a, mu_b, mu_i, delta = (sp.MatrixSymbol(s, d, 1) for s in ("mu_a", "mu_b", "mu_i", "Delta"))
     rules = {mu_a.T * mu_a: sp.Identity(1), mu_b.T * mu_b: sp.Identity(1), mu_a.T * mu_b: sp.ZeroMatrix(1, 1),
              mu_b.T * mu_a: sp.ZeroMatrix(1, 1), mu_i.T * mu_a: sp.ZeroMatrix(1, 1), mu_i.T * mu_b: sp.ZeroMatrix(1, 1)}
-    q = 10 * (mu_a + mu_b)
+    coef_a, coef_b = query if query is not None else (sp.Integer(10), sp.Integer(10))
+    q = coef_a * mu_a + coef_b * mu_b
     eps = sp.Symbol("epsilon", nonnegative=True)  # Delta = eps·u with eps² ∝ iso_var → 0
     keys = {"a": eta * mu_a + eps * delta, "b": mu_b + eps * delta, "other": mu_i + eps * delta}
     logits = {}
@@ -90,7 +93,9 @@ def prove_logits(claimed: dict[str, sp.Expr] = SHEET_LOGITS) -> ProofResult:
         claim_id="Q1c.ii.logits",
         statement="with that q: k_iᵀq ≈ 0 (i ≠ a, b), 10η (i = a), 10 (i = b)",
         verdict=HOLDS if ok else FAILS,
-        evidence=f"in the limit iso_var → 0 the logits are a: {logits['a']}, b: {logits['b']}, others: {logits['other']} (matrix-symbol algebra, symbolic d)",
+        evidence=(f"with q = {show(coef_a)}·μ_a + {show(coef_b)}·μ_b, in the limit iso_var → 0 the logits are a: {show(logits['a'])}, "
+                  f"b: {show(logits['b'])}, others: {show(logits['other'])} (matrix-symbol algebra, symbolic d); claimed "
+                  f"a: {show(claimed['a'])}, b: {show(claimed['b'])}, others: {show(claimed['other'])}"),
         decided_by="derivations.q1c_single_head.prove_logits",
         answer="With q = β(μ_a + μ_b): k_aᵀq → βη, k_bᵀq → β, k_iᵀq → 0 for the others, as α → 0.",
         formulas={"logits": sp.Matrix(SINGLE_LOGITS).T},

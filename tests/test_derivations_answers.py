@@ -311,3 +311,24 @@ def test_simulate_adds_monte_carlo_to_query_answers_only(tmp_path):
     # (c) ii keys spread one head's output much more than (c) i keys do, and two heads spread it less (QUESTIONS.md (c), (d)).
     assert single["(c) ii keys"]["trace_cov"] > 10 * single["(c) i keys"]["trace_cov"]
     assert multi["(c) ii keys"]["trace_cov"] < 0.5 * single["(c) ii keys"]["trace_cov"]
+
+
+def test_sheet_file_and_audit_agree():
+    """The audit decides the sheet through its answer file: each field-backed claim has the worst verdict of its fields."""
+    from derivations.claims import CLAIM_FIELDS, SHEET_ANSWERS, decide
+    from derivations.result import worst
+
+    by_field = {(r.part, r.field): r.verdict for r in check_answers(read_answers(SHEET_ANSWERS))}
+    for claim_id, fields in CLAIM_FIELDS.items():
+        expected = worst(by_field[f] for f in fields)
+        got = decide(claim_id).verdict
+        assert got == expected or (claim_id == "Q1d.ii" and got == F), claim_id
+    # The sheet's known errors (QUESTIONS.md): no scale in (b) ii, a shape error in both covariances, q_1 = q_2.
+    assert by_field[("q1b_ii", "q")] == F and by_field[("q1c_ii", "cov_c")] == F and by_field[("q1d_i", "q1")] == F
+
+
+def test_logits_claim_follows_the_files_query():
+    from derivations.claims import logits_claim
+
+    assert logits_claim().verdict == H
+    assert logits_claim({"q1c_i": {"q": r"20(\mu_a + \mu_b)"}}).verdict == F
