@@ -35,6 +35,9 @@ KNOWN_SCALARS = {"beta": beta, "eta": eta, "n": n, "d": d, "m": m, "p": p, "L": 
                  "e": sp.E, "pi": sp.pi}
 
 
+MAX_EXPONENT = 10_000  # 9^{9^9} would take SymPy hours: a numeric power beyond this is refused
+
+
 class AnswerMeaningError(ValueError):
     """The answer parses but names something this part does not have, or uses an unsupported form."""
 
@@ -353,7 +356,10 @@ class Evaluator:
             raise ShapeMismatch(f"an exponent that is {describe(*exponent.shape)}")
         k = exponent.scalar()
         if base.is_scalar:
-            return scalar_value(sp.Pow(base.scalar(), k))
+            b = base.scalar()
+            if b.is_Number and k.is_Number and abs(k) > MAX_EXPONENT:
+                raise AnswerMeaningError(f"a number raised to {k} is too large to work with (exponents up to {MAX_EXPONENT})")
+            return scalar_value(sp.Pow(b, k))
         if base.rows == base.cols and k.is_Integer and 1 <= k <= 4:
             out = base
             for _ in range(int(k) - 1):

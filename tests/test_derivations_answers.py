@@ -160,7 +160,7 @@ def test_shape_errors_name_the_shapes():
     assert r.verdict == F and "scalar" in r.decision.evidence
 
 
-@pytest.mark.parametrize("text", [r"\frac{1}{", "k_a +", "(((", r"\beta (k_a + k_b", "", "q = ", "€"])
+@pytest.mark.parametrize("text", [r"\frac{1}{", "k_a +", "(((", r"\beta (k_a + k_b", "", "q = ", "€", "9^{9^{9}} k_a", "x" * 3000])
 def test_unparseable_text_is_reported_with_a_reason(text):
     r = decide_field("q1b_ii", "q", text, {})
     assert r.verdict == U and r.decision.evidence
