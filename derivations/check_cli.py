@@ -85,6 +85,8 @@ def run(args, error) -> int:
             error(str(exc))
     if args.csv is not None and not Path(args.csv).resolve().parent.is_dir():
         error(f"--csv {args.csv}: no such folder")
+    if args.jobs < 0 or args.samples < 4:
+        error("--jobs must be ≥ 0 and --samples ≥ 4")
     jobs = args.jobs if args.jobs else min(2, os.cpu_count() or 1)
     results = _check_all(paths, jobs, progress=len(paths) > 1 and not args.quiet)
     if args.simulate:
@@ -138,6 +140,6 @@ def add_parser(sub) -> None:
     p.add_argument("--jobs", type=int, default=0, metavar="N", help="processes for several files (default: min(2, CPUs))")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--simulate", action="store_true",
-                   help="for query answers, add a Monte Carlo estimate of c (mean distance to ½(v_a + v_b), tr Cov[c]) "
-                        "under the keys of (c) i and (c) ii, through simulate/")
+                   help="for query answers, add a Monte Carlo estimate of c (root-mean-square distance to ½(v_a + v_b), "
+                        "tr Cov[c]) under the keys of (c) i and (c) ii, through simulate/ (a simulation beside the proof)")
     p.add_argument("--samples", type=int, default=20000, metavar="N", help="Monte Carlo samples for --simulate (default 20000)")
