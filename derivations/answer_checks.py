@@ -21,8 +21,11 @@ from .answer_grammar import AnswerSyntaxError
 from .result import FAILS, NOT_CHECKABLE, UNPARSEABLE, Decision, FieldResult
 from .symbols import beta
 
+# The scalars of (c) ii may be written with the means (E[η] = μ_aᵀμ_a): they live in the means' space.
 SPACE = {"matrix": answer_spaces.MATRIX, "query_keys": answer_spaces.KEYS, "query_means": answer_spaces.MEANS,
-         "heads": answer_spaces.MEANS, "cov_single": answer_spaces.VALUES, "cov_two_heads": answer_spaces.VALUES}
+         "heads": answer_spaces.MEANS, "cov_single": answer_spaces.VALUES, "cov_two_heads": answer_spaces.VALUES,
+         "eta_mean": answer_spaces.MEANS, "eta_var": answer_spaces.MEANS, "weight_a": answer_spaces.MEANS,
+         "weight_b": answer_spaces.MEANS, "threshold": answer_spaces.MEANS}
 KEYS = ("k_a", "k_b", "k_i")
 
 
