@@ -99,11 +99,14 @@ def _orthonormal_self_query_weight(size: int) -> sp.Expr:
     return sp.simplify(textbook_weight(logits, 0))
 
 
-def prove_copy_condition() -> ProofResult:
+def prove_copy_condition(alike_scale: sp.Expr = sp.Integer(1)) -> ProofResult:
+    """Q1a.ii: the sheet's implication (an identity, proved for any n) and its condition "k_j and q very
+    alike", read as q = s·k_j with ``alike_scale`` s (the sheet's wording: s = 1) and n orthonormal keys."""
     margin = check_copy_margin()
-    # The sheet's implication is the identity alpha_j / sum_{i≠j} alpha_i = e^{x_j} / sum_{i≠j} e^{x_i}, for any n.
     identity = _ratio_identity_general_n()
-    w10 = _orthonormal_self_query_weight(10)
+    s_ = sp.sympify(alike_scale)
+    weight = sp.exp(s_) / (sp.exp(s_) + n - 1)  # logits (s, 0, ..., 0)
+    w10 = weight.subs(n, 10)
     ok = margin.ok and identity
     return ProofResult(
         claim_id="Q1a.ii",
@@ -111,8 +114,8 @@ def prove_copy_condition() -> ProofResult:
         verdict=HOLDS_WITH_CONDITIONS if ok else FAILS,
         evidence=(
             "the implication is an identity (α_j/Σ_{i≠j}α_i = e^{x_j}/Σ_{i≠j}e^{x_i}, proved for any n); condition: a logit margin "
-            f"k_jᵀq − max_{{i≠j}} k_iᵀq ≥ log((n−1)(1−ε)/ε), not mere alikeness: q = k_j with 10 orthonormal keys "
-            f"gives α_j = e/(e+9) ≈ {float(w10):.4f}"
+            f"k_jᵀq − max_{{i≠j}} k_iᵀq ≥ log((n−1)(1−ε)/ε) ({margin.evidence}), not mere alikeness: q = {s_}·k_j with n "
+            f"orthonormal keys gives α_j = {show(weight)}, {float(w10):.4f} at n = 10"
         ),
         decided_by="derivations.q1a_copying.prove_copy_condition",
         answer="α_j ≥ 1 − ε whenever k_jᵀq exceeds every other k_iᵀq by log((n−1)(1−ε)/ε): q must align with k_j and be large in scale relative to the other dot products.",
