@@ -176,3 +176,16 @@ def _decide_heads(part: str, field: str, text, answers: dict) -> FieldResult:
 def check_answers(answers: dict) -> list[FieldResult]:
     """One `FieldResult` per field of the file, in the order of ANSWER-FILE.md's table."""
     return [decide_field(part, field, value, answers) for part, fields in answers.items() for field, value in fields.items()]
+
+
+def plain(part: str, field: str, text) -> str:
+    """The given answer in plain notation (A Aᵀ, 10·μ_a + 10·μ_b) for prose that must carry no LaTeX;
+    the text itself when it does not evaluate (or is not mathematics)."""
+    kind = PARTS[part][field]
+    if kind in ("prose", "flag", "choice") or not isinstance(text, str):
+        return str(text)
+    try:
+        value, _ = _value(text, "heads" if kind == "heads" else kind)
+        return value.text()
+    except (Unparseable, ShapeMismatch):
+        return text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import answer_spaces, q1a_copying, q1b_average, q1b_projection, q1c_single_head, q1d_multi_head, q2g_complexity
 from .answer_algebra import evaluate
-from .answer_checks import _scale_of_query, decide_field
+from .answer_checks import _scale_of_query, decide_field, plain
 from .answer_file import read_answers
 from .q2q3_measured_and_prose import accuracy_claim, prose_claim
 from .result import FAILS, ProofResult, worst
@@ -48,7 +48,7 @@ def field_claim(claim_id: str, explain: Callable[[], ProofResult], answers: dict
     answers = answers or sheet_answers()
     base = explain()
     results = [decide_field(part, field, answers[part][field], answers) for part, field in CLAIM_FIELDS[claim_id]]
-    evidence = "; ".join(f"[{r.part}] {r.field} = {r.given}: {r.decision.evidence}"
+    evidence = "; ".join(f"[{r.part}] {r.field} = {plain(r.part, r.field, r.given)}: {r.decision.evidence}"
                          + (f" (condition: {r.decision.condition})" if r.decision.condition else "")
                          + (f" (counterexample: {r.decision.counterexample})" if r.decision.counterexample else "")
                          for r in results)
