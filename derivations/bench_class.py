@@ -3,7 +3,7 @@
 Writes N answer files (default 50) into a temporary folder, each drawing every field from
 a pool of right and wrong answers in LaTeX and plain notation (fixed seed, so every run
 checks the same class), then runs `python -m derivations check` on all of them as a
-teaching assistant would (`--csv`, default 2 processes) and prints the wall time.
+teaching assistant would (`--csv`; `--jobs`, default 1 as in `check`) and prints the wall time.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def write_class(folder: Path, students: int, seed: int = 0) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m derivations.bench_class", description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=50, help="answer files to generate (default 50)")
-    parser.add_argument("--jobs", type=int, default=2, help="processes for `check` (default 2)")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for `check` (default 1, as `check` itself)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help="write the class here instead of a temporary folder")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="attnlab-class-") as tmp:

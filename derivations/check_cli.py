@@ -87,7 +87,7 @@ def run(args, error) -> int:
         error(f"--csv {args.csv}: no such folder")
     if args.jobs < 0 or args.samples < 4:
         error("--jobs must be ≥ 0 and --samples ≥ 4")
-    jobs = args.jobs if args.jobs else min(2, os.cpu_count() or 1)
+    jobs = args.jobs or 1
     results = _check_all(paths, jobs, progress=len(paths) > 1 and not args.quiet)
     if args.simulate:
         results = [_simulated(rows, args.samples) for rows in results]
@@ -137,7 +137,9 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help='print JSON: {"parts": [...]} for one file, {"files": [{"file", "parts"}]} for several')
     p.add_argument("--csv", type=Path, metavar="OUT", help="also write one row per file, part and field to OUT")
-    p.add_argument("--jobs", type=int, default=0, metavar="N", help="processes for several files (default: min(2, CPUs))")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="processes for several files (default 1: a class repeats answers, and one process reuses "
+                        "its decisions; measured faster than 2 on a 2-core machine, docs/checking-answers.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--simulate", action="store_true",
                    help="for query answers, add a Monte Carlo estimate of c (root-mean-square distance to ½(v_a + v_b), "
