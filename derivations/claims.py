@@ -1,35 +1,114 @@
 """The registry: every claim id of CLAIMS.md, in its order, mapped to the function that decides it."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
-from . import q1a_copying, q1b_average, q1b_projection, q1c_single_head, q1d_multi_head, q2g_complexity
+from . import answer_spaces, q1a_copying, q1b_average, q1b_projection, q1c_single_head, q1d_multi_head, q2g_complexity
+from .answer_algebra import evaluate
+from .answer_checks import _scale_of_query, decide_field, plain
+from .answer_file import read_answers
 from .q2q3_measured_and_prose import accuracy_claim, prose_claim
-from .result import ProofResult
+from .result import FAILS, ProofResult, worst
+
+# The sheet's answers as an answer file (ANSWER-FILE.md), decided by the same checkers as anyone's.
+SHEET_ANSWERS = Path(__file__).resolve().parent / "sheet_answers.toml"
+
+# Claim id -> the (part, field) of the answer file that state it.
+CLAIM_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Q1b.i": (("q1b_i", "M"),),
+    "Q1b.ii": (("q1b_ii", "q"),),
+    "Q1c.i": (("q1c_i", "q"),),
+    "Q1c.ii.eta": (("q1c_ii", "eta_mean"), ("q1c_ii", "eta_var")),
+    "Q1c.ii.weights": (("q1c_ii", "weight_a"), ("q1c_ii", "weight_b")),
+    "Q1c.ii.threshold": (("q1c_ii", "threshold"),),
+    "Q1c.ii.variance": (("q1c_ii", "cov_c"),),
+    "Q1d.i": (("q1d_i", "q1"),),
+    "Q1d.ii": (("q1d_ii", "cov_c"),),
+    "Q2g.ii": (("q2g_ii", "ratio"),),
+}
+
+# What the sheet writes for the two claims of (c) ii that a file has no field for (its own steps).
+SHEET_OUTPUT = r"\frac{e^{10(\eta-1)} V_a + V_b}{1 + e^{10(\eta-1)}}"
+
+
+@lru_cache(maxsize=1)
+def sheet_answers() -> dict:
+    return read_answers(SHEET_ANSWERS)
+
+
+def field_claim(claim_id: str, explain: Callable[[], ProofResult], answers: dict | None = None) -> ProofResult:
+    """A claim decided by the fields that state it (CLAIM_FIELDS), through `answer_checks`.
+
+    ``explain`` gives the claim's statement, the correct answer and its formulas (the proof
+    module's function); verdict, evidence and decided_by come from the field decisions.
+    """
+    answers = answers or sheet_answers()
+    base = explain()
+    results = [decide_field(part, field, answers[part][field], answers) for part, field in CLAIM_FIELDS[claim_id]]
+    evidence = "; ".join(f"[{r.part}] {r.field} = {plain(r.part, r.field, r.given)}: {r.decision.evidence}"
+                         + (f" (condition: {r.decision.condition})" if r.decision.condition else "")
+                         + (f" (counterexample: {r.decision.counterexample})" if r.decision.counterexample else "")
+                         for r in results)
+    deciders = ", ".join(dict.fromkeys(r.decided_by for r in results))
+    return dataclasses.replace(base, verdict=worst(r.verdict for r in results), evidence=evidence, decided_by=deciders,
+                               details={**base.details, "fields": [r.to_json() for r in results]})
+
+
+def output_claim(answers: dict | None = None, claimed: str = SHEET_OUTPUT) -> ProofResult:
+    """Q1c.ii.output: the sheet's c, parsed and decided coefficient by coefficient (`decide_output`)."""
+    answers = answers or sheet_answers()
+    base = q1c_single_head.prove_output()
+    value, free = evaluate(claimed, answer_spaces.VALUES, answer_spaces.ALL_OBJECT_NAMES)
+    scale = _scale_of_query(answers["q1c_i"]["q"]) if "q" in answers.get("q1c_i", {}) else None
+    d = q1c_single_head.decide_output(value, free, scale)
+    return dataclasses.replace(base, verdict=d.verdict, evidence=f"c = {value.text()}: {d.evidence}"
+                               + (f" (condition: {d.condition})" if d.condition else ""),
+                               decided_by="derivations.q1c_single_head.decide_output")
+
+
+def logits_claim(answers: dict | None = None) -> ProofResult:
+    """Q1c.ii.logits: the sheet's logits (10η, 10, 0) against those of the file's own (c) i query."""
+    answers = answers or sheet_answers()
+    q, _ = evaluate(answers["q1c_i"]["q"], answer_spaces.MEANS, answer_spaces.ALL_OBJECT_NAMES)
+    coef_a, coef_b, _ = q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i"))
+    return q1c_single_head.prove_logits(query=(coef_a, coef_b))
+
+
+def two_head_variance_claim(answers: dict | None = None) -> ProofResult:
+    """Q1d.ii: the cov_c field, and the sheet's own step k_b = η_b μ_a checked against k_b ~ N(μ_b, αI)."""
+    claim = field_claim("Q1d.ii", q1d_multi_head.prove_two_head_variance, answers)
+    mean = q1d_multi_head.sheet_k_b_mean_along_mu_a()
+    step = (f"the step k_b = η_b μ_a + Δ_b gives k_b a mean component along μ_a, but E[μ_aᵀk_b] = μ_aᵀμ_b = {mean} "
+            "under k_b ~ N(μ_b, αI)")
+    verdict = worst([claim.verdict] + ([FAILS] if mean == 0 else []))
+    return dataclasses.replace(claim, verdict=verdict, evidence=f"{claim.evidence}; {step}",
+                               decided_by=claim.decided_by + ", derivations.q1d_multi_head.sheet_k_b_mean_along_mu_a")
+
 
 REGISTRY: dict[str, Callable[[], ProofResult]] = {
     "Q1a.i": q1a_copying.prove_weights_distribution,
     "Q1a.ii": q1a_copying.prove_copy_condition,
     "Q1a.iii": q1a_copying.prove_copy_output,
     "Q1a.iv": q1a_copying.prove_copy_intuition,
-    "Q1b.i": q1b_projection.prove_projection,
-    "Q1b.ii": q1b_average.prove_average_query,
-    "Q1c.i": q1c_single_head.prove_average_random_keys,
-    "Q1c.ii.eta": q1c_single_head.prove_eta_distribution,
-    "Q1c.ii.logits": q1c_single_head.prove_logits,
-    "Q1c.ii.weights": q1c_single_head.prove_weights,
-    "Q1c.ii.output": q1c_single_head.prove_output,
-    "Q1c.ii.threshold": q1c_single_head.prove_threshold,
-    "Q1c.ii.variance": q1c_single_head.prove_variance,
+    "Q1b.i": partial(field_claim, "Q1b.i", q1b_projection.prove_projection),
+    "Q1b.ii": partial(field_claim, "Q1b.ii", q1b_average.prove_average_query),
+    "Q1c.i": partial(field_claim, "Q1c.i", q1c_single_head.prove_average_random_keys),
+    "Q1c.ii.eta": partial(field_claim, "Q1c.ii.eta", q1c_single_head.prove_eta_distribution),
+    "Q1c.ii.logits": logits_claim,
+    "Q1c.ii.weights": partial(field_claim, "Q1c.ii.weights", q1c_single_head.prove_weights),
+    "Q1c.ii.output": output_claim,
+    "Q1c.ii.threshold": partial(field_claim, "Q1c.ii.threshold", q1c_single_head.prove_threshold),
+    "Q1c.ii.variance": partial(field_claim, "Q1c.ii.variance", q1c_single_head.prove_variance),
     "Q1c.ii.bound": q1c_single_head.prove_variance_bound,
-    "Q1d.i": q1d_multi_head.prove_two_heads,
-    "Q1d.ii": q1d_multi_head.prove_two_head_variance,
+    "Q1d.i": partial(field_claim, "Q1d.i", q1d_multi_head.prove_two_heads),
+    "Q1d.ii": two_head_variance_claim,
     "Q2d": partial(accuracy_claim, "Q2d"),
     "Q2f": partial(accuracy_claim, "Q2f"),
     "Q2g.i": partial(accuracy_claim, "Q2g.i"),
-    "Q2g.ii": q2g_complexity.prove_complexity_ratio,
+    "Q2g.ii": partial(field_claim, "Q2g.ii", q2g_complexity.prove_complexity_ratio),
     "Q3a": partial(prose_claim, "Q3a"),
     "Q3b.i": partial(prose_claim, "Q3b.i"),
     "Q3b.ii": partial(prose_claim, "Q3b.ii"),

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from . import check_cli
 from .claims import REGISTRY, audit
 
 
@@ -18,8 +19,8 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="derivations",
-        description="Decide every claim of the answer sheet (../shared/seed/CLAIMS.md) by SymPy proof. "
-        "With no command, prints the audit table.",
+        description="Decide every claim of the answer sheet (../shared/seed/CLAIMS.md) by SymPy proof, or anyone's "
+        "answers in answer files (`check`). With no command, prints the audit table.",
     )
     sub = parser.add_subparsers(dest="command", parser_class=OneLineParser)
     run = sub.add_parser("audit", help="decide the claims and print a table (or JSON)",
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--claim", action="append", metavar="ID", default=None,
                      help="decide only this claim id (repeatable); default: all ids of CLAIMS.md")
     sub.add_parser("ids", help="list the claim ids, one per line")
+    check_cli.add_parser(sub)
     return parser
 
 
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ids":
         print("\n".join(REGISTRY))
         return 0
+    if args.command == "check":
+        return check_cli.run(args, parser.error)
     ids = getattr(args, "claim", None)
     unknown = [c for c in ids or [] if c not in REGISTRY]
     if unknown:

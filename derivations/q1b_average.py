@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .answer_algebra import Space, Value, describe, matrix_value, mul, transpose
 from .attention import softmax_weights
-from .result import FAILS, HOLDS, Check, ProofResult, require, show
+from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofResult, require, show
 from .symbols import beta, extra, n
 
 Logits = tuple[sp.Expr, sp.Expr, sp.Expr]
@@ -56,17 +57,15 @@ def check_error_bound(bound: sp.Expr = AVERAGE_ERROR_BOUND) -> Check:
 
 
 def prove_average_query() -> ProofResult:
+    """Q1b.ii's statement and the correct answer q = β(k_a + k_b) with its error bound, proved. The verdict
+    stays pending here: the sheet's q is decided from its answer file by `decide_query` (derivations.claims)."""
     correct = require(check_average_query(AVERAGE_QUERY))
     bound = require(check_error_bound())
-    sheet = check_average_query(SHEET_QUERY)
     return ProofResult(
         claim_id="Q1b.ii",
         statement="α_a = α_b iff q ⟂ (k_a − k_b); q = (k_bᵀk_b) k_a + (k_aᵀk_a) k_b answers the question",
-        verdict=HOLDS if sheet.ok else FAILS,
-        evidence=(
-            "α_a = α_b iff k_aᵀq = k_bᵀq is right, but equal weights are not ½ each: the sheet's q = k_a + k_b "
-            f"(unit keys) has no growing scale; {sheet.evidence}. The fix q = β(k_a + k_b): {correct.evidence}"
-        ),
+        verdict=PENDING,
+        evidence=f"the correct answer q = β(k_a + k_b): {correct.evidence}; {bound.evidence}",
         decided_by="derivations.q1b_average.prove_average_query",
         answer="q = β(k_a + k_b) with β large: α_a = α_b = e^β/(2e^β + n − 2) → ½, and ‖c − ½(v_a + v_b)‖ ≤ (n − 2)e^{−β}·max_i‖v_i‖.",
         formulas={
@@ -75,3 +74,138 @@ def prove_average_query() -> ProofResult:
         },
         details={"bound_check": bound.evidence},
     )
+
+
+# ---------------------------------------------------------------------------- any query
+
+TOLERANCE = sp.Rational(1, 100)  # "averages": both weights within 0.01 of ½
+N_CEILING = 10**30  # a fixed scale that averages beyond this many keys is reported as such
+
+
+def logits_of(q: Value, space: Space, keys: tuple[str, str, str]) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """(k_aᵀq, k_bᵀq, k_iᵀq) of a d-vector query in an orthonormal basis (keys or means)."""
+    return tuple(sp.simplify(mul(space, transpose(matrix_value(space, k)), q).scalar()) for k in keys)
+
+
+def pick_scale(exprs, free: list) -> tuple[sp.Symbol | None, str]:
+    """The growing scale of an answer: β if it appears, else its first free scalar (said in the note).
+
+    ANSWER-FILE.md: students name the scale λ, C or c; the evidence names the symbol taken.
+    Returns (None, "") when the expressions hold no free scalar (a numeric scale such as 10).
+    """
+    present = set().union(*[sp.sympify(e).free_symbols for e in exprs])
+    if beta in present:
+        return beta, ""
+    candidates = [s for s in free if s in present and s.name not in ("n", "eta")]
+    if not candidates:
+        return None, ""
+    note = f"took {show(candidates[0])} as the scale β (correct under the substitution {show(candidates[0])} = β)"
+    if len(candidates) > 1:
+        note += f", with {', '.join(show(c) for c in candidates[1:])} held fixed"
+    return candidates[0], note
+
+
+def _as_beta(exprs, scale: sp.Symbol | None):
+    return [sp.sympify(e).subs(scale, beta) if scale is not None and scale != beta else sp.sympify(e) for e in exprs]
+
+
+def _mixed(heads: list[Logits]) -> tuple[sp.Expr, sp.Expr]:
+    """Weights on a and b of ½(c_1 + c_2) (or of one head when there is one)."""
+    ws = [weights(h) for h in heads]
+    return tuple(sum(w[i] for w in ws) / len(ws) for i in (0, 1))
+
+
+def _shown_logits(heads: list[Logits]) -> str:
+    return "; ".join(f"({', '.join(show(x) for x in h)})" for h in heads)
+
+
+def decide_average(heads: list[Logits], scale: sp.Symbol | None, note: str, what: str) -> Decision:
+    """Does the mean of these heads' outputs tend to ½(v_a + v_b)?
+
+    ``heads`` are logits (on a, on b, on each other key) already written in β when the
+    scale is symbolic (``scale`` not None): then the weights must tend to ½ as β → ∞ for
+    every n ≥ 2 (a proof by limits). With a numeric scale the weights are exact numbers for
+    each n: the answer averages (both within TOLERANCE of ½) up to a largest n, which is
+    the condition; a scale that averages only for n = 2 fails.
+    """
+    w_a, w_b = _mixed(heads)
+    prefix = (note + "; " if note else "") + f"{what} {_shown_logits(heads)}"
+    leftover = (w_a.free_symbols | w_b.free_symbols) - {n, beta}
+    if leftover:
+        return Decision(FAILS, f"{prefix}: the weights depend on {', '.join(map(str, sorted(leftover, key=str)))}, "
+                        "which the question leaves free")
+    if scale is not None:
+        limits = [sp.simplify(sp.limit(w.subs(n, extra + 2), beta, sp.oo).subs(extra, n - 2)) for w in (w_a, w_b)]
+        if all(sp.simplify(lim - sp.Rational(1, 2)) == 0 for lim in limits):
+            return Decision(HOLDS, f"{prefix}; α_a = {show(w_a)} and α_b → ½ as β → ∞ for every n ≥ 2 (limits, proved)")
+        point = {n: 10, beta: 20}
+        return Decision(FAILS, f"{prefix}; as β → ∞ the weights on (a, b) tend to ({show(limits[0])}, {show(limits[1])}), not (½, ½)",
+                        counterexample=f"n = 10, β = 20: α_a = {float(w_a.subs(point)):.6g}, α_b = {float(w_b.subs(point)):.6g}")
+
+    def ok(keys: int) -> bool:  # exact numbers compared by SymPy (adaptive precision, no float rounding)
+        return all(bool(sp.Abs(w.subs(n, keys) - sp.Rational(1, 2)) <= TOLERANCE) for w in (w_a, w_b))
+
+    at2 = [float(sp.N(w.subs(n, 2), 30)) for w in (w_a, w_b)]
+    if not ok(2):
+        return Decision(FAILS, f"{prefix}; α_a = {show(w_a)}, α_b = {show(w_b)}: not within {TOLERANCE} of ½ even for n = 2",
+                        counterexample=f"n = 2: α_a = {at2[0]:.6g}, α_b = {at2[1]:.6g}")
+    lo = _largest_n(w_a, w_b, ok)
+    if lo is None:
+        return Decision(HOLDS, f"{prefix}; α_a = {show(w_a)}: the weights never leave ½ ± {TOLERANCE} as n grows "
+                        "(no real n > 2 solves α = ½ ± tolerance)")
+    hi = lo + 1
+    bad = [float(sp.N(w.subs(n, hi), 30)) for w in (w_a, w_b)]
+    if lo < 3:
+        return Decision(FAILS, f"{prefix}; α_a = {show(w_a)}: ½ only for n = 2 (the question has any n), a fixed scale this small "
+                        "does not average", counterexample=f"n = 3: α_a = {bad[0]:.6g}, α_b = {bad[1]:.6g}")
+    return Decision(HOLDS_WITH_CONDITIONS,
+                    f"{prefix}; α_a = {show(w_a)}: exact numbers for each n; with this fixed scale both weights stay within "
+                    f"{TOLERANCE} of ½ up to n = {_count(lo)} keys and no further (n = {_count(hi)}: α_a = {bad[0]:.4f})",
+                    condition=f"n ≤ {_count(lo)} (a fixed scale averages only while n − 2 ≪ e^scale)")
+
+
+def _largest_n(w_a: sp.Expr, w_b: sp.Expr, ok) -> int | None:
+    """The largest n with both weights within TOLERANCE of ½, from the roots of α(n) = ½ ± TOLERANCE.
+
+    The weights are rational in n, so SymPy solves α(n) = ½ ± TOLERANCE exactly; the band is
+    left at the smallest root above 2. The answer is confirmed at n and n + 1 in 30-digit
+    arithmetic. None when no root exists (the weights do not depend on n).
+    """
+    roots = []
+    x = sp.Symbol("x")  # n without its integer assumption, so that solve returns the real root
+    for w in (w_a, w_b):
+        for target in (sp.Rational(1, 2) - TOLERANCE, sp.Rational(1, 2) + TOLERANCE):
+            for r in sp.solve(sp.Eq(w.subs(n, x), target), x):
+                value = complex(sp.N(r, 50))
+                if abs(value.imag) < 1e-20 and value.real > 2:
+                    roots.append(sp.N(r, 50))
+    if not roots:
+        return None
+    lo = int(sp.floor(min(roots, key=lambda r: float(r))))
+    for _ in range(3):  # a root at (or within rounding of) an integer: step to the last n inside the band
+        if ok(lo) or lo <= 2:
+            break
+        lo -= 1
+    for _ in range(3):
+        if not ok(lo + 1):
+            break
+        lo += 1
+    return lo
+
+
+def _count(k: int) -> str:
+    return str(k) if k < 10**6 else f"{k:.3e}".replace("e+", "·10^")
+
+
+def decide_query(q: Value, free: list, space: Space, keys: tuple[str, str, str],
+                 what: str = "logits (k_aᵀq, k_bᵀq, k_iᵀq) =") -> Decision:
+    """Decide a query answer to (b) ii or (c) i: a d-vector whose output tends to ½(v_a + v_b).
+
+    ``q`` is the evaluated answer, ``free`` its free scalars, ``keys`` the names of k_a, k_b and
+    a generic other key (or the means). Raises nothing: a wrong shape is a ``fails``.
+    """
+    if q.shape != ("d", "1"):
+        return Decision(FAILS, f"q = {q.text()} is {describe(*q.shape)}; a query is a d-vector")
+    logits = logits_of(q, space, keys)
+    scale, note = pick_scale(logits, free)
+    return decide_average([tuple(_as_beta(logits, scale))], scale, note, what)

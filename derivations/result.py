@@ -9,12 +9,18 @@ from sympy.printing.str import StrPrinter
 
 from .latex import latex
 
+_GREEK = dict(zip("alpha beta gamma delta epsilon eta theta kappa lambda mu nu xi pi rho sigma tau phi chi psi omega ell".split(),
+                  "α β γ δ ε η θ κ λ μ ν ξ π ρ σ τ φ χ ψ ω ℓ".split()))
+
 HOLDS = "holds"
 HOLDS_WITH_CONDITIONS = "holds-with-conditions"
 FAILS = "fails"
 NOT_CHECKABLE = "not-checkable"
 PENDING = "pending"
-VERDICTS = (HOLDS, HOLDS_WITH_CONDITIONS, FAILS, NOT_CHECKABLE, PENDING)
+UNPARSEABLE = "unparseable"
+VERDICTS = (HOLDS, HOLDS_WITH_CONDITIONS, FAILS, NOT_CHECKABLE, PENDING, UNPARSEABLE)
+# The order in which several verdicts combine into one (a claim decided by two fields): the worst wins.
+SEVERITY = {HOLDS: 0, NOT_CHECKABLE: 0, HOLDS_WITH_CONDITIONS: 1, PENDING: 2, FAILS: 3, UNPARSEABLE: 4}
 
 
 class _EvidencePrinter(StrPrinter):
@@ -25,6 +31,10 @@ class _EvidencePrinter(StrPrinter):
 
     def _print_exp(self, expr):
         return f"e^({self._print(expr.args[0])})"
+
+    def _print_Symbol(self, expr):
+        base, sep, sub = expr.name.partition("_")
+        return _GREEK.get(base, base) + sep + sub
 
 
 def show(expr) -> str:
@@ -86,3 +96,46 @@ class ProofResult:
             "formulas": {name: latex(expr) for name, expr in self.formulas.items()},
             "details": self.details,
         }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One answer field decided: the verdict, the condition (if any), the evidence computed from
+    the given expression, and a numeric counterexample when it fails."""
+
+    verdict: str
+    evidence: str
+    condition: str = ""
+    counterexample: str = ""
+    formulas: dict[str, sp.Basic] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    """A decision about one field of one answer file, with where it came from."""
+
+    part: str
+    field: str
+    given: str
+    decision: Decision
+    decided_by: str
+
+    @property
+    def verdict(self) -> str:
+        return self.decision.verdict
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.decision
+        return {"part": self.part, "field": self.field, "given": self.given, "verdict": d.verdict,
+                "condition": d.condition, "evidence": d.evidence, "counterexample": d.counterexample,
+                "decided_by": self.decided_by}
+
+
+def worst(verdicts) -> str:
+    """The verdict of several decisions together: the most severe one (SEVERITY)."""
+    verdicts = list(verdicts)
+    return max(verdicts, key=lambda v: SEVERITY[v]) if verdicts else NOT_CHECKABLE

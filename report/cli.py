@@ -38,7 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the data folder with birth_dev.tsv (default: $ATTNLAB_DATA, else ../shared/data)")
     parser.add_argument("--quick", action="store_true",
                         help="fewer simulation points and samples (for tests); the committed report is built without it")
+    parser.add_argument("--answers", type=Path, default=None, metavar="FILE",
+                        help="instead of the audit report, write a feedback page for one answer file "
+                             "(../shared/spec/ANSWER-FILE.md): FEEDBACK.md and feedback.html in --out")
     return parser
+
+
+REPORT_DIR_DEFAULT = Path(__file__).resolve().parent
 
 
 def _rel(path: Path) -> str:
@@ -79,6 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         problem = _unwritable(args.out)
         if problem:
             parser.error(f"--out {args.out}: {problem}")
+    if args.answers is not None:
+        if args.out.resolve() == REPORT_DIR_DEFAULT.resolve():
+            parser.error("--answers needs --out DIR (the audit report's folder is not for feedback pages)")
+        from .feedback import FeedbackError, build as build_feedback
+        try:
+            written = build_feedback(args.answers, args.out)
+        except FeedbackError as exc:
+            parser.error(str(exc))
+        print(f"report: wrote {', '.join(_rel(p) for p in written)}", file=sys.stderr)
+        return 0
 
     from .build import BuildError, Options, build, say, stale
     opts = Options(quick=args.quick, results_dir=args.results.resolve(),

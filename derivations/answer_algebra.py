@@ -1,0 +1,450 @@
+"""Meaning for parsed answers: scalars, vectors and matrices with shapes, in the bases of the questions.
+
+An answer's tree (`derivations.answer_grammar`) is evaluated in a `Space`: the named
+vectors and matrices of one question part, their shapes, and the inner products the
+question fixes (orthonormal keys, AᵀA = I, AᵀB = 0, ...). A value is a sum of terms
+``coefficient · word``, a word being a product of named factors (``A Aᵀ``, ``k_a``);
+adjacent factors reduce by the space's rules, and a 1×1 product such as ``k_bᵀk_b`` is a
+scalar at once, as students use it. Shapes are checked on every sum and product:
+``Aᵀ(A x + B y) − A x`` is an m-vector minus a d-vector, and raises `ShapeMismatch`
+naming both. Names are looked up in tables, never evaluated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import sympy as sp
+
+from .answer_grammar import Node, parse
+
+GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho "
+         "sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega").split()
+TRANSPOSE_MARKS = {"T", "top", "intercal", "mathsf{T}"}
+GREEK_LETTER = dict(zip(GREEK, "α β γ δ ε ε ζ η θ θ ι κ λ μ ν ξ π ρ σ τ υ φ φ χ ψ ω Γ Δ Θ Λ Ξ Π Σ Υ Φ Ψ Ω".split()))
+
+# The scalars every part knows (ANSWER-FILE.md, "Symbols"); any other letter is a free scalar.
+beta = sp.Symbol("beta", positive=True)
+eta = sp.Symbol("eta", real=True)
+n = sp.Symbol("n", integer=True, positive=True)
+d, m, p = sp.symbols("d m p", integer=True, positive=True)
+L, ell = sp.symbols("L ell", integer=True, positive=True)
+t = sp.Symbol("t", real=True)
+VAR_T = sp.Symbol("Var[t]", nonnegative=True)
+KNOWN_SCALARS = {"beta": beta, "eta": eta, "n": n, "d": d, "m": m, "p": p, "L": L, "ell": ell, "l": ell, "t": t,
+                 "e": sp.E, "pi": sp.pi}
+
+
+MAX_EXPONENT = 10_000  # 9^{9^9} would take SymPy hours: a numeric power beyond this is refused
+
+
+class AnswerMeaningError(ValueError):
+    """The answer parses but names something this part does not have, or uses an unsupported form."""
+
+
+class ShapeMismatch(ValueError):
+    """Two objects of incompatible shapes were added or multiplied; the message names both shapes."""
+
+
+def describe(rows: str, cols: str) -> str:
+    """Words for a shape: 'a scalar', 'a d-vector', 'a row vector (1×d)', 'a d×m matrix'."""
+    if (rows, cols) == ("1", "1"):
+        return "a scalar"
+    if cols == "1":
+        return f"{'an' if rows == 'm' else 'a'} {rows}-vector"
+    if rows == "1":
+        return f"a row vector (1×{cols})"
+    return f"{'an' if rows == 'm' else 'a'} {rows}×{cols} matrix"
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A named vector or matrix, possibly transposed."""
+
+    name: str
+    rows: str
+    cols: str
+    transposed: bool = False
+
+    @property
+    def shape(self) -> tuple[str, str]:
+        return (self.cols, self.rows) if self.transposed else (self.rows, self.cols)
+
+    def T(self) -> "Factor":
+        return Factor(self.name, self.rows, self.cols, not self.transposed)
+
+    def text(self) -> str:
+        base, _, sub = self.name.partition("_")
+        base = GREEK_LETTER.get(base, base)
+        return (f"{base}_{sub}" if sub else base) + ("ᵀ" if self.transposed else "")
+
+
+Word = tuple  # tuple[Factor, ...]; () is the scalar 1
+
+
+def word_text(word: Word) -> str:
+    return " ".join(f.text() for f in word)
+
+
+@dataclass
+class Space:
+    """The objects of one question part and the products the question fixes.
+
+    ``objects`` maps a name to its shape; ``rules`` maps an adjacent pair
+    ``(left factor, right factor)`` (by name and transposition) to ``(coefficient, word)``;
+    ``identities`` names the identity factors, which vanish beside any other factor;
+    ``aliases`` maps other spellings (``K_a``) to a name; ``columns`` maps a column name
+    used in sums (``a``) to its matrix (``A``) and the sum's range.
+    """
+
+    title: str
+    objects: dict[str, tuple[str, str]]
+    rules: dict[tuple[str, bool, str, bool], tuple[sp.Expr, Word]] = field(default_factory=dict)
+    identities: frozenset = frozenset()
+    aliases: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, tuple[str, str]] = field(default_factory=dict)
+    hint: str = ""
+
+    def factor(self, name: str) -> Factor:
+        rows, cols = self.objects[name]
+        return Factor(name, rows, cols)
+
+
+def orthonormal_rules(names: list[str]) -> dict:
+    """u_iᵀu_j = δ_ij for the given column vectors."""
+    return {(u, True, w, False): (sp.Integer(1 if u == w else 0), ()) for u in names for w in names}
+
+
+@dataclass(frozen=True)
+class Value:
+    """Σ coefficient·word with a shape; scalars have the single word ()."""
+
+    terms: tuple  # tuple[tuple[Word, sp.Expr], ...]
+    rows: str
+    cols: str
+
+    @property
+    def shape(self) -> tuple[str, str]:
+        return (self.rows, self.cols)
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == ("1", "1")
+
+    def as_dict(self) -> dict:
+        return dict(self.terms)
+
+    def scalar(self) -> sp.Expr:
+        """The SymPy expression of a scalar value."""
+        if not self.is_scalar:
+            raise ShapeMismatch(f"expected a scalar, got {describe(*self.shape)}")
+        return sp.Add(*[c for _, c in self.terms])
+
+    def simplified(self) -> "Value":
+        out = {}
+        for w, c in self.terms:
+            c = sp.simplify(c)
+            if c != 0:
+                out[w] = c
+        return Value(tuple(out.items()), self.rows, self.cols)
+
+    def is_zero(self) -> bool:
+        return not self.simplified().terms
+
+    def text(self) -> str:
+        """The value for evidence lines: 2·A Aᵀ − A x."""
+        from .result import show
+
+        if not self.terms:
+            return "0"
+        parts = []
+        for w, c in self.terms:
+            sign = ""
+            if sp.sympify(c).could_extract_minus_sign():
+                sign, c = "−", -c
+            if not w:
+                body = show(c)
+            elif c == 1:
+                body = word_text(w)
+            else:
+                coef = show(c)
+                body = f"({coef})·{word_text(w)}" if isinstance(sp.simplify(c), sp.Add) else f"{coef}·{word_text(w)}"
+            parts.append((sign, body))
+        out = ("−" if parts[0][0] else "") + parts[0][1]
+        for sign, body in parts[1:]:
+            out += f" {'−' if sign else '+'} {body}"
+        return out
+
+
+def scalar_value(expr: sp.Expr) -> Value:
+    return Value((((), sp.sympify(expr)),), "1", "1")
+
+
+def _collect(pairs, rows: str, cols: str) -> Value:
+    out: dict = {}
+    for w, c in pairs:
+        out[w] = out.get(w, 0) + c
+    return Value(tuple((w, c) for w, c in out.items() if c != 0), rows, cols)
+
+
+# The scalar symbols standing for unreduced inner products (v_aᵀv_b), with their words.
+INNER_PRODUCTS: dict = {}
+
+
+def _reduce_word(space: Space, coef: sp.Expr, word: Word) -> tuple[sp.Expr, Word]:
+    word = list(word)
+    changed = True
+    while changed and coef != 0:
+        changed = False
+        for i in range(len(word) - 1):
+            a, b = word[i], word[i + 1]
+            rule = space.rules.get((a.name, a.transposed, b.name, b.transposed))
+            if rule is not None:
+                k, repl = rule
+                coef = coef * k
+                word[i:i + 2] = list(repl)
+                changed = True
+                break
+            if len(word) > 1 and (a.name in space.identities or b.name in space.identities):
+                word.pop(i if a.name in space.identities else i + 1)
+                changed = True
+                break
+    if coef == 0:
+        return sp.Integer(0), ()
+    # A 1×1 product that no rule reduces (v_aᵀv_b) is a scalar: a symbol named by it.
+    if word and word[0].shape[0] == "1" and word[-1].shape[1] == "1":
+        sym = sp.Symbol(f"({word_text(tuple(word))})", real=True)
+        INNER_PRODUCTS[sym] = tuple(word)
+        return coef * sym, ()
+    return coef, tuple(word)
+
+
+def add(x: Value, y: Value) -> Value:
+    if x.shape != y.shape:
+        if x.is_scalar and x.is_zero():
+            return y
+        if y.is_scalar and y.is_zero():
+            return x
+        raise ShapeMismatch(f"{describe(*x.shape)} plus {describe(*y.shape)}")
+    return _collect(list(x.terms) + list(y.terms), x.rows, x.cols)
+
+
+def scale(x: Value, k: sp.Expr) -> Value:
+    return _collect([(w, c * k) for w, c in x.terms], x.rows, x.cols)
+
+
+def mul(space: Space, x: Value, y: Value) -> Value:
+    if x.is_scalar:
+        return scale(y, x.scalar())
+    if y.is_scalar:
+        return scale(x, y.scalar())
+    if x.cols != y.rows:
+        raise ShapeMismatch(f"{describe(*x.shape)} times {describe(*y.shape)}")
+    rows, cols = x.rows, y.cols
+    pairs = []
+    for wx, cx in x.terms:
+        for wy, cy in y.terms:
+            c, w = _reduce_word(space, cx * cy, tuple(wx) + tuple(wy))
+            if c != 0:
+                pairs.append((w, c))
+    return _collect(pairs, rows, cols)
+
+
+def transpose(x: Value) -> Value:
+    return Value(tuple((tuple(f.T() for f in reversed(w)), c) for w, c in x.terms), x.cols, x.rows)
+
+
+def matrix_value(space: Space, name: str) -> Value:
+    f = space.factor(name)
+    return Value((((f,), sp.Integer(1)),), *f.shape)
+
+
+# ---------------------------------------------------------------------------- names
+
+
+def _text(node: Node) -> str:
+    """A name node (or a subscript of letters/digits) as a string."""
+    kind = node[0]
+    if kind in ("name", "cmd", "num"):
+        return node[1]
+    if kind == "subscript":
+        return f"{_text(node[1])}_{_text(node[2])}"
+    if kind == "mul":  # \mu_{ab} comes as a product of letters
+        return _text(node[1]) + _text(node[2])
+    raise AnswerMeaningError("a subscript must be letters or digits")
+
+
+@dataclass
+class Evaluator:
+    """Evaluates a parsed answer in a space; records the free scalars it met (in order)."""
+
+    space: Space
+    all_object_names: frozenset = frozenset()
+    free: list = field(default_factory=list)
+    index: str | None = None  # the summation index while inside a sum
+
+    def name(self, raw: str, command: bool = False) -> Value:
+        canonical = self.space.aliases.get(raw, raw)
+        if canonical in self.space.objects:
+            return matrix_value(self.space, canonical)
+        base, _, sub = raw.partition("_")
+        if self.index and sub == self.index and base in self.space.columns:
+            matrix, _ = self.space.columns[base]
+            rows = self.space.objects[matrix][0]
+            return Value((((Factor(raw, rows, "1"),), sp.Integer(1)),), rows, "1")
+        if raw in KNOWN_SCALARS:
+            return scalar_value(KNOWN_SCALARS[raw])
+        if canonical in self.all_object_names or raw in self.all_object_names:
+            raise AnswerMeaningError(f"{raw} is not an object of {self.space.title}{self.space.hint}")
+        if not command and not sub and len(raw) > 1 and raw.isalpha() and raw not in GREEK:
+            # LaTeX juxtaposes letters: 2lm is 2·l·m, AA is A·A (a known word such as beta stays whole)
+            out = self.name(raw[0])
+            for ch in raw[1:]:
+                out = mul(self.space, out, self.name(ch))
+            return out
+        if base in GREEK or (len(base) == 1 and base.isalpha()):
+            sym = sp.Symbol(raw, real=True)
+            if sym not in self.free:
+                self.free.append(sym)
+            return scalar_value(sym)
+        raise AnswerMeaningError(f"unknown name {raw!r}{self.space.hint}")
+
+    def __call__(self, node: Node) -> Value:
+        kind = node[0]
+        if kind == "num":
+            f = Fraction(node[1])
+            return scalar_value(sp.Rational(f.numerator, f.denominator))
+        if kind in ("name", "cmd"):
+            if node[1] in TRANSPOSE_MARKS and kind == "cmd":
+                raise AnswerMeaningError(f"\\{node[1]} outside an exponent")
+            return self.name(node[1], command=kind == "cmd")
+        if kind == "subscript":
+            return self.name(_text(node))
+        if kind == "add":
+            return add(self(node[1]), self(node[2]))
+        if kind == "neg":
+            return scale(self(node[1]), -1)
+        if kind == "mul":
+            return mul(self.space, self(node[1]), self(node[2]))
+        if kind == "div":
+            num, den = self(node[1]), self(node[2])
+            if not den.is_scalar:
+                raise ShapeMismatch(f"{describe(*num.shape)} divided by {describe(*den.shape)}")
+            if den.scalar() == 0:
+                raise AnswerMeaningError("division by zero")
+            return scale(num, 1 / den.scalar())
+        if kind == "transpose":
+            return transpose(self(node[1]))
+        if kind == "pow":
+            return self.power(node[1], node[2])
+        if kind == "func":
+            return self.func(node[1], node[2])
+        if kind == "sum":
+            return self.sum(node[1], node[2])
+        raise AnswerMeaningError(f"unsupported form {kind!r}")
+
+    def power(self, base_node: Node, exp_node: Node) -> Value:
+        if base_node[0] == "name" and len(base_node[1]) > 1 and base_node[1].isalpha() and base_node[1] not in GREEK \
+                and base_node[1] not in KNOWN_SCALARS and base_node[1] not in self.space.objects:
+            # LaTeX: in AA^T the exponent belongs to the last letter only
+            head = ("name", base_node[1][:-1])
+            return mul(self.space, self(head), self.power(("name", base_node[1][-1]), exp_node))
+        if exp_node[0] in ("name", "cmd") and exp_node[1] in TRANSPOSE_MARKS:
+            return transpose(self(base_node))
+        base, exponent = self(base_node), self(exp_node)
+        if not exponent.is_scalar:
+            raise ShapeMismatch(f"an exponent that is {describe(*exponent.shape)}")
+        k = exponent.scalar()
+        if base.is_scalar:
+            b = base.scalar()
+            if b.is_Number and k.is_Number and abs(k) > MAX_EXPONENT:
+                raise AnswerMeaningError(f"a number raised to {k} is too large to work with (exponents up to {MAX_EXPONENT})")
+            return scalar_value(sp.Pow(b, k))
+        if base.rows == base.cols and k.is_Integer and 1 <= k <= 4:
+            out = base
+            for _ in range(int(k) - 1):
+                out = mul(self.space, out, base)
+            return out
+        raise ShapeMismatch(f"a power of {describe(*base.shape)}")
+
+    def func(self, name: str, arg_node: Node) -> Value:
+        if name in ("Var", "Cov"):
+            if arg_node[0] == "name" and arg_node[1] == "t":
+                return scalar_value(VAR_T)
+            raise AnswerMeaningError("Var[...] is understood of t only (t = α_a, ANSWER-FILE.md)")
+        arg = self(arg_node)
+        if not arg.is_scalar:
+            raise ShapeMismatch(f"{name} of {describe(*arg.shape)}")
+        x = arg.scalar()
+        return scalar_value({"exp": sp.exp, "ln": sp.log, "log": sp.log, "sqrt": sp.sqrt}[name](x))
+
+    def sum(self, spec: Node, body_node: Node) -> Value:
+        _, index_node, upper_node = spec
+        if index_node[0] == "range":
+            index = index_node[1]
+            if index_node[2] != ("num", "1"):
+                raise AnswerMeaningError("a sum must start at 1")
+        else:
+            index = _text(index_node) if not isinstance(index_node, str) else index_node
+        index = str(index)
+        inner = Evaluator(self.space, self.all_object_names, self.free, index)
+        body = inner(body_node)
+        upper = None if upper_node is None else _text(upper_node)
+        pairs = []
+        for w, c in body.terms:
+            cols = {f.name.partition("_")[0] for f in w if f.name.endswith("_" + index)}
+            indexed = {s for s in c.free_symbols if s.name.endswith("_" + index)}
+            if not cols and not w:
+                raise AnswerMeaningError("a sum of scalars is not supported; sum over the basis vectors")
+            if len(cols) != 1 or len(w) != 2 or not (w[0].name == w[1].name and not w[0].transposed and w[1].transposed):
+                raise AnswerMeaningError(f"a sum over {index} must add terms c·a_{index} a_{index}ᵀ")
+            col = cols.pop()
+            matrix, count = self.space.columns[col]
+            if upper is not None and upper != count:
+                raise AnswerMeaningError(f"there are {count} vectors {col}_{index}, the sum runs to {upper}")
+            f = self.space.factor(matrix)
+            if indexed:
+                dim = self.space.objects[matrix][1]
+                diag = Factor(f"diag({', '.join(sorted(s.name for s in indexed))})", dim, dim)
+                pairs.append(((f, diag, f.T()), sp.Integer(1) if len(c.free_symbols) == len(indexed) and c.is_Symbol else c))
+                if not (c.is_Symbol):
+                    raise AnswerMeaningError(f"an index-dependent coefficient must be a single symbol like λ_{index}")
+            else:
+                pairs.append(((f, f.T()), c))
+        return _collect(pairs, body.rows, body.cols)
+
+
+def evaluate(text: str, space: Space, all_object_names=frozenset()) -> tuple[Value, list]:
+    """Parse and evaluate an answer text in a space: (value, free scalars in order of appearance).
+
+    Raises `answer_grammar.AnswerSyntaxError`, `AnswerMeaningError` or `ShapeMismatch`.
+    """
+    ev = Evaluator(space, frozenset(all_object_names))
+    value = ev(parse(text))
+    return value, list(ev.free)
+
+
+def numeric(value: Value, arrays: dict, scalars: dict):
+    """The value in numbers: ``arrays`` maps factor names to NumPy arrays (column vectors as
+    (d, 1)), ``scalars`` maps SymPy symbols to floats. Used for counterexamples."""
+    import numpy as np
+
+    def word_array(word):
+        out = None
+        for f in word:
+            a = arrays[f.name]
+            a = a.T if f.transposed else a
+            out = a if out is None else out @ a
+        return out
+
+    env = dict(scalars)
+    total = None
+    for word, coef in value.terms:
+        coef = sp.sympify(coef)
+        for sym in coef.free_symbols:
+            if sym in INNER_PRODUCTS and sym not in env:
+                env[sym] = float(word_array(INNER_PRODUCTS[sym])[0, 0])
+        c = float(coef.subs(env))
+        term = c * (word_array(word) if word else np.ones((1, 1)))
+        total = term if total is None else total + term
+    return total

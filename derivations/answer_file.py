@@ -1,0 +1,79 @@
+"""Reading answer files (``../shared/spec/ANSWER-FILE.md``): TOML, one table per question part.
+
+`read_answers` returns the parts and fields as given (strings, or a boolean for
+``ignore_negative``), in the order of `PARTS`. A file that is not UTF-8 TOML, a table or
+field the format does not have, or a part that is not a table, raises `AnswerFileError`
+with the file, the line where known, and what was wrong: a user error (exit status 2).
+A value of the wrong type is not a user error: it is kept and decided `unparseable`.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+# part -> field -> kind (how the field is decided; see derivations.answer_checks)
+PARTS: dict[str, dict[str, str]] = {
+    "q1a": {"text": "prose"},
+    "q1b_i": {"M": "matrix"},
+    "q1b_ii": {"q": "query_keys"},
+    "q1c_i": {"q": "query_means"},
+    "q1c_ii": {"eta_mean": "eta_mean", "eta_var": "eta_var", "weight_a": "weight_a", "weight_b": "weight_b",
+               "cov_c": "cov_single", "threshold": "threshold"},
+    "q1d_i": {"q1": "heads", "q2": "heads"},
+    "q1d_ii": {"cov_c": "cov_two_heads", "ignore_negative": "flag"},
+    "q2g_ii": {"ratio": "ratio", "counts": "choice"},
+    "q3": {"a": "prose", "b": "prose", "c": "prose"},
+}
+COUNTS = ("attention", "all")
+
+
+class AnswerFileError(Exception):
+    """A user error in an answer file; the message is the one line to print."""
+
+
+def _line_of(text: str, pattern: str) -> int | None:
+    for i, line in enumerate(text.splitlines(), 1):
+        if re.match(pattern, line):
+            return i
+    return None
+
+
+def _where(path: Path, line: int | None) -> str:
+    return f"{path}: line {line}" if line else str(path)
+
+
+def read_answers(path: Path) -> dict[str, dict[str, object]]:
+    """The answers of one file: {part: {field: value}}, parts and fields in `PARTS` order.
+
+    Raises `AnswerFileError` (one line: file, line, what) for a missing or unreadable file,
+    text that is not TOML, an unknown table or field, or a part that is not a table.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise AnswerFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AnswerFileError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg) or "invalid"
+        raise AnswerFileError(f"{_where(path, int(match.group(1)) if match else None)}: not TOML: {reason}") from None
+    for part, fields in data.items():
+        line = _line_of(text, rf"\s*\[\s*{re.escape(part)}\s*\]") or _line_of(text, rf"\s*{re.escape(part)}\s*=")
+        if part not in PARTS:
+            raise AnswerFileError(f"{_where(path, line)}: unknown part [{part}] (known: {', '.join(PARTS)})")
+        if not isinstance(fields, dict):
+            raise AnswerFileError(f"{_where(path, line)}: {part} must be a table [{part}], not a value")
+        for name in fields:
+            if name not in PARTS[part]:
+                fline = _line_of(text, rf"\s*{re.escape(name)}\s*=") or line
+                raise AnswerFileError(f"{_where(path, fline)}: unknown field {name!r} in [{part}] "
+                                      f"(known: {', '.join(PARTS[part])})")
+    return {part: {f: data[part][f] for f in PARTS[part] if f in data[part]} for part in PARTS if part in data}

@@ -1,0 +1,149 @@
+"""`python -m report --answers FILE --out DIR`: a feedback page for one answer file.
+
+The same decisions as `python -m derivations check FILE` (derivations.answer_checks),
+written as DIR/FEEDBACK.md and DIR/feedback.html in the report's style: one section per
+question part, each field with its verdict, condition, evidence, counterexample and the
+deciding function, the given formula typeset (matplotlib's mathtext, embedded as a PNG
+data URI; the HTML needs no network). Nothing is written when the file has a user error.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from html import escape
+from pathlib import Path
+
+PART_TITLES = {
+    "q1a": "1(a) copying", "q1b_i": "1(b) i: the matrix M", "q1b_ii": "1(b) ii: a query that averages",
+    "q1c_i": "1(c) i: a query for noisy keys", "q1c_ii": "1(c) ii: one head with a stretched key",
+    "q1d_i": "1(d) i: two heads", "q1d_ii": "1(d) ii: two heads with a stretched key", "q2g_ii": "2(g) ii: cost ratio",
+    "q3": "3: considerations (prose)",
+}
+MATH_KINDS = {"prose", "flag", "choice"}
+
+
+class FeedbackError(Exception):
+    """A user error in the answer file; one line."""
+
+
+def _typeset(text: str):
+    """(png data URI, width, height) of the given LaTeX, or None when mathtext cannot read it."""
+    import base64
+
+    from derivations.answer_grammar import clean
+
+    from .mathrender import _MATHTEXT_SUBSTITUTIONS, _render_png
+
+    body = clean(text)
+    for old, new in _MATHTEXT_SUBSTITUTIONS:
+        body = body.replace(old, new)
+    try:
+        png, w, h = _render_png(body)
+    except Exception:  # mathtext's parse errors (ValueError) or layout failures: shown as code instead
+        return None
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), w, h
+
+
+def collect(answers_path: Path) -> tuple[dict, list[dict]]:
+    from derivations.answer_checks import check_answers
+    from derivations.answer_file import PARTS, AnswerFileError, read_answers
+
+    try:
+        answers = read_answers(answers_path)
+    except AnswerFileError as exc:
+        raise FeedbackError(str(exc)) from None
+    rows = []
+    for r in check_answers(answers):
+        row = r.to_json()
+        row["math"] = PARTS[r.part][r.field] not in MATH_KINDS
+        rows.append(row)
+    return answers, rows
+
+
+def _counts(rows: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["verdict"]] = out.get(r["verdict"], 0) + 1
+    return out
+
+
+def render_md(name: str, rows: list[dict]) -> str:
+    counts = _counts(rows)
+    lines = [f"# Feedback on {name}", "",
+             "Each answer is decided by proof from the expression as given (`python -m derivations check`); "
+             "the evidence is computed from it. A simulation or a numeric check is called that, never a proof.", "",
+             "Verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())), ""]
+    part = None
+    for r in rows:
+        if r["part"] != part:
+            part = r["part"]
+            lines += [f"## {PART_TITLES.get(part, part)}", ""]
+        given = f"$${r['given']}$$" if r["math"] else f"> {r['given']}"
+        lines += [f"### `{r['field']}`: **{r['verdict']}**", "", given, ""]
+        if r["condition"]:
+            lines += [f"- Condition: {r['condition']}"]
+        lines += [f"- Evidence: {r['evidence']}"]
+        if r["counterexample"]:
+            lines += [f"- Counterexample: {r['counterexample']}"]
+        lines += [f"- Decided by: `{r['decided_by']}`", ""]
+    return "\n".join(lines)
+
+
+def render_html(name: str, rows: list[dict]) -> str:
+    from .render_html import STYLE
+
+    counts = _counts(rows)
+    badges = " ".join(f'<span class="verdict v-{escape(v)}">{escape(v)} {n}</span>' for v, n in sorted(counts.items()))
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           f"<title>Feedback on {escape(name)}</title><style>{STYLE}</style></head><body>",
+           f"<header><h1>Feedback on {escape(name)}</h1><p>Each answer is decided by proof from the expression as given "
+           f"(<code>python -m derivations check</code>); the evidence is computed from it.</p><p>{badges}</p></header><main>"]
+    part = None
+    for r in rows:
+        if r["part"] != part:
+            part = r["part"]
+            out.append(f"<h2>{escape(PART_TITLES.get(part, part))}</h2>")
+        shown = None
+        if r["math"]:
+            shown = _typeset(r["given"])
+        given = (f'<img class="math" src="{shown[0]}" width="{shown[1]}" height="{shown[2]}" alt="{escape(r["given"])}">'
+                 if shown else f"<code>{escape(r['given'])}</code>")
+        out.append('<div class="claim">')
+        out.append(f'<div class="head"><code>{escape(r["field"])}</code> '
+                   f'<span class="verdict v-{escape(r["verdict"])}">{escape(r["verdict"])}</span></div>')
+        out.append(f'<div class="formulas"><span class="formula">{given}</span></div>')
+        if r["condition"]:
+            out.append(f"<p><b>Condition:</b> {escape(r['condition'])}</p>")
+        out.append(f"<p><b>Evidence:</b> {escape(r['evidence'])}</p>")
+        if r["counterexample"]:
+            out.append(f"<p><b>Counterexample:</b> {escape(r['counterexample'])}</p>")
+        out.append(f"<p><b>Decided by:</b> <code>{escape(r['decided_by'])}</code></p></div>")
+    out.append("</main></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _write_atomic(path: Path, data: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build(answers_path: Path, out_dir: Path) -> list[Path]:
+    """Write FEEDBACK.md and feedback.html for one answer file into ``out_dir`` (created if needed).
+
+    Raises `FeedbackError` (one line) for an answer file with a user error; nothing is written then.
+    """
+    _, rows = collect(Path(answers_path))
+    name = Path(answers_path).name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "FEEDBACK.md", out_dir / "feedback.html"]
+    texts = [render_md(name, rows), render_html(name, rows)]
+    for path, text in zip(paths, texts):
+        _write_atomic(path, text)
+    return paths
