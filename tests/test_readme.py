@@ -38,6 +38,7 @@ SHORT = {
 SKIP = {
     "make test": "the suite itself",
     ". .venv/bin/activate": "a shell built-in; the test runs the environment's python directly",
+    "python -m pytest -m slow": "the long runs themselves (hours)",
 }
 
 
