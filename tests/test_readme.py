@@ -80,6 +80,7 @@ def test_the_readme_commands_run_and_leave_the_tree_clean(tmp_path, data_dir):
     tree = tmp_path / "attnlab"
     tree.mkdir()
     copy_of_the_tree(tree)
+    (tmp_path / "shared").symlink_to(REPO.parent / "shared")  # ../shared beside the copy, as beside a clone
     env = {**os.environ, "ATTNLAB_DATA": str(data_dir), "OMP_NUM_THREADS": "1"}
     for command in readme_commands():
         if command in SKIP:
