@@ -154,7 +154,7 @@ def _deadline(args) -> float | None:
 
 
 def _speed_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("speed (how a step is computed, not what: models/SPEED.md; a resumed run keeps "
+    g = p.add_argument_group("speed (how a step is computed, not what: docs/speed.md; a resumed run keeps "
                              "its own unless told)")
     g.add_argument("--baseline", action="store_true",
                    help="the plain step: padded rows, torch's dropout, for-loop AdamW, fp32 (what bench compares to)")

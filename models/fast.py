@@ -1,7 +1,7 @@
 """The fast training path: packed rows, fast dropout, fused AdamW, mixed precision, compile.
 
 Every option computes what the faithful padded fp32 step computes, or a tested approximation
-of it (see models/SPEED.md):
+of it (see docs/speed.md):
 
 - pack: the examples of a batch (never of two batches) are packed into rows of at most
   `capacity` tokens, first-fit by decreasing length, each keeping its own positions 0..n-1.

@@ -309,3 +309,14 @@ def test_no_committed_record_names_a_machines_absolute_path():
         text = path.read_text(encoding="utf-8")
         for root in ('"/work', '"/tmp', '"/home', '"/root', '"/Users'):
             assert root not in text, f"{path.relative_to(REPO)} names an absolute path ({root[1:]}...)"
+
+
+def test_every_document_that_help_texts_name_exists():
+    """--help and docstrings point to documents by path: each of them is in the repository."""
+    import re
+    named = set()
+    for path in list((REPO / "models").glob("*.py")) + list((REPO / "report").glob("*.py")):
+        named |= set(re.findall(r"\b((?:docs|models|report)/[\w-]+\.md)\b", path.read_text(encoding="utf-8")))
+    assert "docs/speed.md" in named
+    missing = sorted(n for n in named if not (REPO / n).is_file())
+    assert not missing, f"named but missing: {missing}"
