@@ -157,31 +157,45 @@ def test_attention_with_a_dropout_source_is_the_formula_with_its_mask():
         assert torch.allclose(a, b, atol=1e-5)
 
 
-FAULTS = """
-import resource, sys, torch
+ARENA = """
+import ctypes, sys, torch
 from models.fast import retain_freed_memory
+class MallInfo2(ctypes.Structure):  # glibc's struct mallinfo2 (malloc.h), all size_t
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
 applied = sys.argv[1] == "retain" and retain_freed_memory()
-for _ in range(3):  # a step's worth of large tensors, made and freed
-    x = torch.ones(16 << 20); del x
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-x = torch.ones(16 << 20); del x
-print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+x = torch.ones(16 << 20)  # 64 MiB
+live = libc.mallinfo2()
+del x
+freed = libc.mallinfo2()
+print(applied, live.hblkhd, freed.hblkhd, freed.fordblks)
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_retained_memory_is_reused_without_page_faults():
-    """A 64 MB tensor made again after being freed: glibc's default maps fresh pages (one fault
-    per 4 kB page, about 16,000); with freed memory retained the pages are reused."""
+def test_freed_memory_stays_in_the_process():
+    """A 64 MiB tensor, made and freed, read through glibc's own accounting (mallinfo2). By
+    default glibc maps it on its own (mmap) and hands it back to the kernel when it is freed, so
+    the next step's tensor is mapped and zeroed afresh, page fault by page fault; with freed
+    memory retained it is carved from the heap and stays there, free for the next step. (The
+    page faults this saves were measured, 16,385 against 0 for such a tensor; their count is not
+    asserted here, since a kernel that reclaims idle pages on its own, as DAMON does, faults
+    retained pages back in too.)"""
+    mib = 1 << 20
     out = {}
     for mode in ("default", "retain"):
-        run = subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True, text=True, cwd=REPO,
+        run = subprocess.run([sys.executable, "-c", ARENA, mode], capture_output=True, text=True, cwd=REPO,
                              check=True, timeout=120)
-        applied, faults = run.stdout.split()
-        out[mode] = (applied == "True", int(faults))
+        applied, live_mapped, freed_mapped, freed_in_heap = run.stdout.split()
+        out[mode] = (applied == "True", int(live_mapped), int(freed_mapped), int(freed_in_heap))
     if not out["retain"][0]:
         pytest.skip("not glibc")
-    assert out["default"][1] > 8000 and out["retain"][1] < 1000, out
+    _, live_mapped, freed_mapped, freed_in_heap = out["default"]
+    assert live_mapped - freed_mapped >= 64 * mib and freed_in_heap < 64 * mib, out  # mapped, then returned
+    _, live_mapped, freed_mapped, freed_in_heap = out["retain"]
+    assert live_mapped == freed_mapped and freed_in_heap >= 64 * mib, out  # from the heap, and kept there
 
 
 def test_single_query_attention_matches_the_fused_kernel():
