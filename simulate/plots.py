@@ -49,12 +49,14 @@ def _variance_panel(ax, x_key: str, points: list[dict], curves: list[dict]) -> N
     if sheet:
         x = np.array([c[x_key] for c in sheet])
         y = np.array([c["sheet_total_variance"] for c in sheet])
+        # the formula's value depends on the value vectors: say at which ones it is drawn
+        where = f" at these v_a, v_b (d = {points[0]['d']})" if points and "d" in points[0] else ""
         if np.all(y > 0):
-            ax.plot(x, y, ":", color="black", lw=1.5, label="answer sheet's formula (V_a+V_b)·Var[t]")
+            ax.plot(x, y, ":", color="black", lw=1.5, label=f"answer sheet's formula (V_a+V_b)·Var[t]{where}")
         else:
             # A log axis cannot show a negative "variance"; say so rather than drop it.
             ax.plot(x, np.abs(y), ":", color="black", lw=1.5,
-                    label=f"|answer sheet's formula|: the formula itself is negative here (down to {y.min():.3g})")
+                    label=f"|answer sheet's formula|{where}: negative here (down to {y.min():.3g})")
     ax.plot([], [], "-", color="gray", label="quadrature (derivations), iso_var → 0")
     ax.set_yscale("log")
     ax.set_xscale("log")
