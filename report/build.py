@@ -10,7 +10,6 @@ depends on the clock or the machine, so the same inputs give the same bytes, and
 from __future__ import annotations
 
 import math
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from simulate.output import write_atomic
 
 from .context import Context, FigureFile, g, num
 
@@ -550,26 +551,13 @@ def _on_disk(out_dir: Path) -> set[str]:
     return found
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build(out_dir: Path, opts: Options) -> list[str]:
     """Generate and write every file into ``out_dir``; remove generated files no longer made."""
     files = generate(opts)
     for name, data in sorted(files.items()):
         target = out_dir / name
         if not target.exists() or target.read_bytes() != data:
-            _write_atomic(target, data)
+            write_atomic(target, data)
     for name in sorted(_on_disk(out_dir) - set(files)):
         (out_dir / name).unlink()
     return sorted(files)

@@ -8,10 +8,10 @@ data URI; the HTML needs no network). Nothing is written when the file has a use
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from html import escape
 from pathlib import Path
+
+from simulate.output import write_atomic
 
 PART_TITLES = {
     "q1a": "1(a) copying", "q1b_i": "1(b) i: the matrix M", "q1b_ii": "1(b) ii: a query that averages",
@@ -122,18 +122,6 @@ def render_html(name: str, rows: list[dict]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _write_atomic(path: Path, data: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build(answers_path: Path, out_dir: Path) -> list[Path]:
     """Write FEEDBACK.md and feedback.html for one answer file into ``out_dir`` (created if needed).
 
@@ -145,5 +133,5 @@ def build(answers_path: Path, out_dir: Path) -> list[Path]:
     paths = [out_dir / "FEEDBACK.md", out_dir / "feedback.html"]
     texts = [render_md(name, rows), render_html(name, rows)]
     for path, text in zip(paths, texts):
-        _write_atomic(path, text)
+        write_atomic(path, text)
     return paths

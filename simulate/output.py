@@ -8,15 +8,16 @@ from pathlib import Path
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
-    """Write to a temporary file beside ``path``, then rename over it: never half-written."""
+    """Write to a temporary file beside ``path`` (its folder created if missing), then rename
+    over it: never half-written. Text is written as UTF-8."""
     path = Path(path)
-    mode = "wb" if isinstance(data, bytes) else "w"
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes the file private; give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, mode) as fh:
-            fh.write(data)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
