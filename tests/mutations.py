@@ -34,7 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PYTHON = os.environ.get("ATTNLAB_PYTHON", "/work/main/.venv/bin/python")
+# the project's environment (make test creates it), else the interpreter running this script
+PYTHON = os.environ.get("ATTNLAB_PYTHON") or str(REPO / ".venv" / "bin" / "python"
+                                                 if (REPO / ".venv" / "bin" / "python").exists() else sys.executable)
 IGNORED = shutil.ignore_patterns(".git", ".venv", "runs", "__pycache__", ".pytest_cache", ".hypothesis",
                                  "*.egg-info", ".mypy_cache")
 
@@ -68,7 +70,7 @@ MUTATIONS = [
              "targets.reshape(-1), ignore_index=0)", "targets.reshape(-1), ignore_index=-100)",
              "the loss counts PAD targets", ("tests/test_models_train.py",)),
     Mutation("q1b-verdict-flipped", "derivations/q1b_projection.py",
-             "verdict=HOLDS if ok else FAILS", "verdict=FAILS if ok else HOLDS",
+             'return Decision(HOLDS, f"{shown} reduces to 0 using', 'return Decision(FAILS, f"{shown} reduces to 0 using',
              "the sheet's Q1b.i verdict flipped", ("tests/test_derivations.py",)),
     Mutation("prediction-after-first-mask-only", "models/evaluate.py",
              "parts = completion.split(MASK_CHAR)", "parts = completion.split(MASK_CHAR, 1)",
