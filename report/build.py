@@ -401,13 +401,15 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
         full = [g for g in logs if g.label.endswith("-pretrain") and g not in short and g.label.startswith("vanilla")]
         if short:
             ctx.figures.append(FigureFile(
-                "figures/model_pretrain_options.png", "Pretraining: MODEL.md's trainer against the course's trainer.py",
-                "The first epochs of vanilla pretraining (MODEL.md's schedule) on this project's CPU, solid: "
+                "figures/model_pretrain_options.png",
+                "Pretraining: the course's trainer.py against MODEL.md before its correction",
+                "The first epochs of vanilla pretraining (the course's schedule, seed 0) on 2-core CPUs, solid: "
                 + ", ".join(g.label for g in short) + "; dashed: the same steps of the full-schedule runs ("
-                + (", ".join(g.label for g in full) or "none recorded") + "). The course-trainer run decays every "
-                "parameter without 'bias' in its name and keeps the file's order (--decay all-but-bias --no-shuffle), "
-                "as the course's distributed trainer.py does; the control differs from it in those two options only "
-                "(same seed, initialisation and dropout masks). Logs in report/results/metrics/.",
+                + (", ".join(g.label for g in full) or "none recorded") + "). The course-trainer runs decay every "
+                "parameter without 'bias' in its name and keep the file's order, as the course's trainer.py does "
+                "(the defaults since MODEL.md's correction; the earlier one was run with --decay all-but-bias "
+                "--no-shuffle); the control and the full-schedule run used minGPT's rule and shuffled batches, "
+                "MODEL.md before its correction (same seed and initialisation). Logs in report/results/metrics/.",
                 plots.early_pretraining(short, full)))
     else:
         ctx.missing.append("loss curves: no metrics log committed under report/results/metrics/")
