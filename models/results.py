@@ -33,7 +33,7 @@ def remember_commit(root: Path = REPO_ROOT) -> str:
     """Read the commit now, at the start of a command, and let git_commit() return it from then
     on: a record written at the end of a long run must name the code that ran, not whatever
     HEAD the working tree holds by then."""
-    _STARTED_AT.pop(root, None)
+    _STARTED_AT.pop(root, None)  # so that git_commit() looks afresh
     _STARTED_AT[root] = git_commit(root)
     return _STARTED_AT[root]
 

@@ -54,24 +54,6 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def _unwritable(folder: Path) -> str | None:
-    """Why the report cannot be written into `folder`, found before the minute of building: the
-    nearest existing folder on its way is probed with a temporary file (the one test that holds
-    for root and for read-only file systems alike). None when it can be written."""
-    import tempfile
-    base = folder.resolve()
-    while not base.exists() and base != base.parent:
-        base = base.parent
-    if not base.is_dir():
-        return f"{base} is a file, not a folder"
-    try:
-        with tempfile.TemporaryFile(dir=base):
-            pass
-    except OSError as e:
-        return f"cannot be written ({e.strerror or e})"
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -81,10 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--results {args.results}: no such folder")
     if args.data_dir is not None and not args.data_dir.is_dir():
         parser.error(f"--data-dir {args.data_dir}: no such folder")
-    if not args.check:
-        problem = _unwritable(args.out)
-        if problem:
-            parser.error(f"--out {args.out}: {problem}")
+    if not args.check:  # found before the minute of building, by the models' own probe
+        from models.fileio import UserError, check_output
+        try:
+            check_output(args.out, "report", folder=True)
+        except UserError as exc:
+            parser.error(f"--out {args.out}: {exc.message}")
     if args.answers is not None:
         if args.out.resolve() == REPORT_DIR_DEFAULT.resolve():
             parser.error("--answers needs --out DIR (the audit report's folder is not for feedback pages)")
