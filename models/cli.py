@@ -24,7 +24,7 @@ from .model import VARIANTS, WIRINGS, GPT, GPTConfig
 from .options import (Parser, UsageError, int_list, nonnegative_int, positive_float, positive_int, probability,
                       seed_int, threads_option, trainer_options)
 from .results import RECIPES as RECORD_RECIPES
-from .results import (DEFAULT_RESULTS_DIR, check_name, command_line, cpu_features, cpu_name, git_commit,
+from .results import (DEFAULT_RESULTS_DIR, check_name, check_record_free, command_line, cpu_features, cpu_name, git_commit,
                       remember_commit, write_record)
 from .train import RECIPES, Run, TrainConfig, device_name, pick_device
 
@@ -339,6 +339,9 @@ def cmd_finetune(args) -> int:
                     lambda info: "pretrain-finetune" if info.get("pretrained") else "no-pretraining")
     if run.info["limit"] is not None:
         train_rows = train_rows[:run.info["limit"]]
+    if eval_rows is not None:  # a committed record is never replaced: refused now, not after the training
+        for candidate in [name] if name is not None else [run.out_dir.name, f"{run.out_dir.name}-unfaithful"]:
+            check_record_free(candidate, args.results_dir)
     dataset = D.FinetuneDataset(train_rows, vocab)
     run.info["faithful"] = False
     speed = _speed(args, run.info.get("speed"))

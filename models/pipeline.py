@@ -17,7 +17,9 @@ the final model of each stage and pipeline.json (stage, status, seconds, command
 are copied to --out, e.g. $OUT on a device machine.
 
 Records go to <work>/results unless --results-dir names another folder; the committed
-evidence (report/results) is written only when named so.
+evidence (report/results) is written only when named so, and a record there is never replaced:
+a stage whose record name is taken is refused before anything trains (--tag TAG appends -TAG
+to every record's name).
 
 --smoke: the same stages on a tiny model, a few dozen examples and 20 dev questions, in well
 under a minute on the CPU; its records are not faithful and never go to report/results.
@@ -36,7 +38,7 @@ import torch
 from . import data as D
 from .fileio import UserError, atomic_write_text
 from .options import positive_float, positive_int, seed_int, trainer_options
-from .results import RESULTS_DIR, command_line, git_commit
+from .results import RESULTS_DIR, check_name, check_record_free, command_line, git_commit
 from .train import device_name, pick_device
 
 STAGES = (
@@ -87,8 +89,7 @@ def _stage_argv(args, stage: str, command: str, variant: str, pretrained: str | 
     if command == "finetune":
         if pretrained is not None:
             argv += ["--pretrained", str(work / pretrained / "model.safetensors")]
-        name = ("smoke-" if args.smoke else "") + stage + _suffix(args)
-        argv += ["--name", name, "--results-dir", str(results), "--eval-file", str(dev)]
+        argv += ["--name", _record_name(args, stage), "--results-dir", str(results), "--eval-file", str(dev)]
     return argv
 
 
@@ -97,6 +98,12 @@ def _suffix(args) -> str:
     trainer (decay all-but-bias, file order) has no suffix."""
     return (f"-decay-{args.decay}" if args.decay and args.decay != "all-but-bias" else "") + \
         ("-shuffle" if args.shuffle else "")
+
+
+def _record_name(args, stage: str) -> str:
+    """A finetune stage's record name: the stage, the trainer options that set it apart, then --tag."""
+    tag = getattr(args, "tag", None)
+    return ("smoke-" if args.smoke else "") + stage + _suffix(args) + (f"-{tag}" if tag else "")
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -130,6 +137,9 @@ def run_pipeline(args) -> int:
                     "smoke": args.smoke, "faithful_sizes": not args.smoke, "results_dir": str(results),
                     "torch": torch.__version__})
     wanted = [s for s in STAGES if not args.stages or s[0] in args.stages]
+    for stage, command, _, _ in wanted:  # a committed record is never replaced: refused before hours of training
+        if command == "finetune" and summary["stages"].get(stage, {}).get("status") != "done":
+            check_record_free(_record_name(args, stage), results)
     status = 0
     for stage, command, variant, pretrained in wanted:
         info = summary["stages"].setdefault(stage, {"status": "pending", "seconds": 0.0, "invocations": []})
@@ -158,7 +168,7 @@ def run_pipeline(args) -> int:
         finished = code == 0 and _finished(work / stage, command, ddir)
         info["status"] = "done" if finished else ("failed" if code else "stopped")
         if finished and command == "finetune":
-            name = ("smoke-" if args.smoke else "") + stage + _suffix(args)
+            name = _record_name(args, stage)
             info["record"] = str(results / f"{name}.json")
             _annotate(results / f"{name}.json", summary, stage, pretrained)
         atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
@@ -231,6 +241,9 @@ def add_parser(sub, add) -> None:
     p.add_argument("--work", help="folder of the runs (default runs/pipeline, or runs/pipeline-smoke)")
     p.add_argument("--results-dir", help="folder for result records (default <work>/results; the committed "
                                          "evidence is report/results, written only when named here)")
+    p.add_argument("--tag", type=check_name, help="append -TAG to every record's name, e.g. h200-course-trainer when "
+                                                 "report/results already holds records of the stages' own names "
+                                                 "(a committed record is never replaced)")
     p.add_argument("--stages", type=lambda s: [x for x in s.split(",") if x], metavar="LIST",
                    help="comma-separated subset of: " + ", ".join(s[0] for s in STAGES))
     p.add_argument("--time-limit", type=positive_float, metavar="SECONDS",

@@ -63,7 +63,7 @@ from .fast import DTYPES, FAST
 from .fileio import UserError, write_lines
 from .options import positive_int, seed_int
 from .model import GPT, GPTConfig
-from .results import DEFAULT_RESULTS_DIR, RESULTS_DIR, check_name, command_line, write_record
+from .results import DEFAULT_RESULTS_DIR, RESULTS_DIR, check_name, check_record_free, command_line, write_record
 from .train import FINAL_TOKENS, WARMUP_TOKENS, Run, TrainConfig, device_name, pick_device
 
 BLOCK_TOKENS = D.BLOCK_SIZE - 1  # target positions of one example: the schedule's token count
@@ -222,13 +222,21 @@ def run_recipe(args) -> int:
         D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else DEFAULT_RESULTS_DIR)
     if args.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
+    record_path = check_record_free(name, results)  # before an hour of training, not after it
+    prediction_paths = {kind: results / "predictions" / f"{name}{suffix}.txt"
+                        for kind, suffix in (("dev", ""), ("test", "-test"))}
+    for kind, path in prediction_paths.items():
+        if path.exists() and record_path.resolve().parent == RESULTS_DIR.resolve():
+            raise UserError(f"{path} already exists: committed predictions are never replaced; choose another --name")
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     lines = D.read_wiki(ddir / D.WIKI)
     train_rows = D.read_tsv(ddir / D.TRAIN_TSV, vocab, answers=True)
     dev_rows = D.read_tsv(ddir / D.DEV_TSV, vocab, answers=True)
+    test_rows = D.read_tsv(ddir / D.TEST_INPUTS, vocab, answers=False)
     if args.smoke:
         lines, train_rows, dev_rows = lines[:SMOKE_LINES], train_rows[:SMOKE_LINES], dev_rows[:SMOKE_DEV]
+        test_rows = test_rows[:SMOKE_DEV]
     device = pick_device(args.device)
     work = Path(args.work) if args.work else D.REPO_ROOT / "runs" / "recipe" / name
     for stage in ("pretrain", "finetune"):  # a recipe is timed from scratch: never resumed
@@ -287,8 +295,10 @@ def run_recipe(args) -> int:
     final_model = pre.model
     t0 = time.perf_counter()
     correct, preds = evaluate(final_model)
+    test_preds = predict(final_model, vocab, [r.question for r in test_rows], batch_size=512, device=device,
+                         answer_form=recipe.answer_form)
     stage_seconds["evaluate"] = round(time.perf_counter() - t0, 3)
-    wall = time.perf_counter() - started  # the budget ends with the dev predictions; the probe is extra
+    wall = time.perf_counter() - started  # the budget ends with the dev and test predictions; the probes are extra
     print(correct_line(correct, len(answers)))
     probe = bio_completion(final_model, vocab, lines, dev_rows, device=device, line_form=recipe.line_form)
     print(bio_completion_line(probe))
@@ -302,6 +312,9 @@ def run_recipe(args) -> int:
                   "dev_correct": correct})
     predictions = work / "predictions.txt"
     write_lines(predictions, preds)
+    write_lines(work / "test-predictions.txt", test_preds)  # the course's test file: inputs only, no answers
+    write_lines(prediction_paths["dev"], preds)  # beside the record: run folders are not committed, records are
+    write_lines(prediction_paths["test"], test_preds)
     threads = torch.get_num_threads()
     path = write_record(
         name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
@@ -310,7 +323,8 @@ def run_recipe(args) -> int:
         changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=parameters,
-        smoke=args.smoke, predictions=str(predictions), run_dir=str(work), bio_completion=probe, name_recall=recall,
+        smoke=args.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
+        test_file=str(ddir / D.TEST_INPUTS), test_total=len(test_preds), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss,
         **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}))
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "

@@ -90,6 +90,18 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_record_free(name: str, results_dir: str | os.PathLike | None) -> Path:
+    """The path `<results_dir>/<name>.json` (results_dir None: runs/results), refused with a
+    UserError when it already exists in report/results: a committed record is evidence and is
+    never replaced by a later run under the same name. Elsewhere a rerun replaces its record.
+    Called before any work, and again by write_record."""
+    path = Path(results_dir or DEFAULT_RESULTS_DIR) / f"{check_name(name)}.json"
+    if path.exists() and path.resolve().parent == RESULTS_DIR.resolve():
+        raise UserError(f"{os.path.relpath(path.resolve(), REPO_ROOT)} already exists: a committed record is never "
+                        "replaced; choose another --name")
+    return path
+
+
 def relative_paths(value):
     """`value` with every absolute path (a str or Path of one word starting with "/") written
     relative to the repository, recursively through dicts and lists: a record names
@@ -119,6 +131,6 @@ def write_record(name: str, *, variant: str, recipe: str, faithful: bool, device
     if device == "cpu":
         extra.setdefault("device_detail", f"{cpu_name()} ({cpu_features()})")
     record.update(relative_paths(extra))
-    path = Path(results_dir or DEFAULT_RESULTS_DIR) / f"{name}.json"
+    path = check_record_free(name, results_dir)
     atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     return path

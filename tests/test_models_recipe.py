@@ -107,6 +107,17 @@ def test_smoke_recipe_trains_evaluates_and_records_its_time(tmp_path, data_dir, 
     preds = (tmp_path / "work" / "predictions.txt").read_text(encoding="utf-8").splitlines()
     assert len(preds) == 20
     assert rec["steps"] == 2 * 6 + 3  # 2 epochs of 96 mixed examples in 16s, 1 of 48 questions
+    # the course's test inputs are predicted too, and both prediction files lie beside the record
+    test_questions = (data_dir / "birth_test_inputs.tsv").read_text(encoding="utf-8").splitlines()[:20]
+    test_preds = (results / "predictions" / "recipe-cpu-60-smoke-seed2-test.txt").read_text(encoding="utf-8")
+    assert rec["test_total"] == len(test_preds.splitlines()) == len(test_questions) == 20
+    assert test_preds == (tmp_path / "work" / "test-predictions.txt").read_text(encoding="utf-8")
+    assert (results / "predictions" / "recipe-cpu-60-smoke-seed2.txt").read_text(encoding="utf-8").splitlines() == preds
+    from models.checkpoint import load_model
+    from models.evaluate import predict
+    model, _ = load_model(tmp_path / "work" / "finetune" / "model.safetensors", D.load_vocab(data_dir))  # smoke: 1 finetune epoch
+    assert predict(model, D.load_vocab(data_dir), test_questions, answer_form="recall-through") == \
+        test_preds.splitlines()  # what the recipe wrote is its final model's answer to each test question
     # the same seed gives the same training: the same predictions
     assert main(argv[:-1] + ["2"]) == 0
     assert (tmp_path / "work" / "predictions.txt").read_text(encoding="utf-8").splitlines() == preds

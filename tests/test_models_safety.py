@@ -40,6 +40,40 @@ def tree_digest(folder: Path) -> dict:
 # ---------------------------------------------------------------------------- the committed evidence is safe
 
 
+@pytest.mark.parametrize("command", ["recipe", "finetune", "pipeline"])
+def test_a_committed_record_is_never_replaced_and_the_refusal_comes_before_training(command, capsys, monkeypatch,
+                                                                                    tmp_path):
+    """A run whose record would take the name of a record in report/results (here a stand-in
+    folder) stops before it trains, with one line and exit 2; the record is byte for byte as it
+    was, and the run folder holds no training."""
+    import models.pipeline  # imported before the stand-in: their smoke guards keep naming the real report/results
+    import models.recipe
+    import models.results
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    monkeypatch.setattr(models.results, "RESULTS_DIR", committed)
+    work = tmp_path / "work"
+    if command == "recipe":
+        taken = "taken"
+        argv = ["recipe", "cpu-60", "--smoke", "--no-progress", "--name", taken, "--results-dir", committed,
+                "--work", work]
+    elif command == "finetune":
+        taken = "taken"
+        argv = ["finetune", *TINY, "--limit", "16", "--max-steps", "2", "--out", work, "--name", taken,
+                "--results-dir", committed]
+    else:
+        taken = "smoke-vanilla-no-pretraining-x"
+        argv = ["pipeline", "--smoke", "--stages", "vanilla-no-pretraining", "--tag", "x", "--work", work,
+                "--results-dir", committed]
+    (committed / f"{taken}.json").write_text("evidence\n")
+    code, _, err = run(capsys, *argv)
+    assert one_line_error(code, err) and "never replaced" in err and f"{taken}.json" in err
+    assert (committed / f"{taken}.json").read_text() == "evidence\n"
+    assert not list(work.rglob("metrics.jsonl")) and not list(work.rglob("state.pt"))
+    # elsewhere (runs/results) a rerun replaces its own record: only the committed evidence is guarded
+    assert models.results.check_record_free(taken, tmp_path / "elsewhere") == tmp_path / "elsewhere" / f"{taken}.json"
+
+
 def test_a_record_goes_to_runs_unless_report_results_is_named(capsys, monkeypatch, tmp_path):
     """Without --results-dir a record goes to runs/results (here redirected to a temporary
     folder); report/results, the committed evidence, is left byte for byte as it was."""
