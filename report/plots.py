@@ -127,7 +127,7 @@ def accuracies(rows: list[dict]) -> bytes:
         return _png(fig)
 
 
-def recipe_curves(curves, target: float, budget: float | None) -> bytes:
+def recipe_curves(curves, target: float, budget: float | None, target_label: str | None = None) -> bytes:
     """Dev accuracy against wall minutes, one line per (name, [(seconds, accuracy), ...])."""
     with rc_context(STYLE):
         fig = Figure(figsize=(8.6, 4.4), layout="constrained")
@@ -135,7 +135,7 @@ def recipe_curves(curves, target: float, budget: float | None) -> bytes:
         for k, (name, points) in enumerate(curves):
             t, acc = zip(*points)
             ax.plot(np.asarray(t) / 60, acc, "o-", ms=3, lw=1, color=f"C{k % 10}", label=name)
-        ax.axhline(target, color="tab:red", ls="--", lw=1, label=f"goal: {100 * target:.0f}%")
+        ax.axhline(target, color="tab:red", ls="--", lw=1, label=target_label or f"goal: {100 * target:.0f}%")
         if budget:
             ax.axvline(budget / 60, color="tab:gray", ls="--", lw=1, label=f"budget: {budget / 60:.0f} min")
         ax.yaxis.set_major_formatter(lambda x, _: f"{100 * x:g}%")

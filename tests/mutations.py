@@ -83,8 +83,8 @@ MUTATIONS = [
              "return accuracy(preds, answers)[0], preds", "return accuracy(preds, answers)[1], preds",
              "the recipe records the dev total as dev_correct", ("tests/test_models_recipe.py",)),
     Mutation("report-stale", "report/REPORT.md",
-             "The recipe meets the goal of 20% within 60 minutes",
-             "The recipe nearly meets the goal of 20% within 60 minutes",
+             "of a regular expression reading",
+             "of a regular-expression reading",
              "the committed report differs from what report builds", ("tests/test_report.py",)),
     # ---- 5% errors in each sampler parameter (issue 27: detected by the default suite)
     Mutation("eta-mean-5pct", "simulate/samplers.py",
