@@ -837,6 +837,8 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, UserError) as e:
         print(f"models: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of the output has gone: not a mistake (python -m models ends quietly)
+        raise
     except OSError as e:
         where = f"{e.filename}: " if e.filename else ""
         print(f"models: error: {where}{e.strerror or e}", file=sys.stderr)

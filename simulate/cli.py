@@ -288,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except CommandLineError as err:
         fail(str(err))
+    except BrokenPipeError:  # the reader of the output has gone: not a mistake (python -m simulate ends quietly)
+        raise
     except OSError as err:  # an output path that cannot be written
         fail(f"{err.strerror or err}: {err.filename}" if err.filename else str(err))
     except KeyboardInterrupt:
