@@ -254,8 +254,22 @@ def run_recipe(args) -> int:
         preds = predict(model, vocab, questions, batch_size=512, device=device, answer_form=recipe.answer_form)
         return accuracy(preds, answers)[0], preds
 
+    projection: dict = {}
+
     def on_epoch(run: Run, epoch: int) -> None:
         done = epoch + 1
+        now = time.perf_counter()
+        if done == 1:
+            projection["first_epoch_end"] = now
+        elif done == 2 and recipe.pretrain_epochs > 2:  # the second epoch is the first without start-up costs
+            per_epoch = now - projection["first_epoch_end"]
+            projection["seconds"] = round(now - started + per_epoch * (recipe.pretrain_epochs - 2), 1)
+            if projection["seconds"] > recipe.budget_seconds:
+                fits = done + int((recipe.budget_seconds - (now - started)) / per_epoch)
+                print(f"[recipe] warning: this machine needs about {per_epoch:.1f} s an epoch, so the "
+                      f"{recipe.pretrain_epochs} epochs would end after about {projection['seconds'] / 60:.0f} min, past "
+                      f"the {recipe.budget_seconds / 60:.0f}-minute budget; --set pretrain_epochs={max(fits, 1)} fits it "
+                      "(the recipe's measurements: docs/cpu-recipe.md)", flush=True)
         if recipe.eval_every and (done % recipe.eval_every == 0 or done == recipe.pretrain_epochs):
             correct, _ = evaluate(run.model)
             curve.append({"stage": "pretrain", "epoch": done, "step": run.step,
@@ -329,7 +343,7 @@ def run_recipe(args) -> int:
         config=final_model.config.to_dict(), parameters=parameters,
         smoke=args.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
         test_file=str(ddir / D.TEST_INPUTS), test_total=len(test_preds), run_dir=str(work), bio_completion=probe, name_recall=recall,
-        final_pretrain_loss=final_loss,
+        final_pretrain_loss=final_loss, projected_seconds=projection.get("seconds"),
         **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}))
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "

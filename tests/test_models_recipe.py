@@ -123,6 +123,20 @@ def test_smoke_recipe_trains_evaluates_and_records_its_time(tmp_path, data_dir, 
     assert (tmp_path / "work" / "predictions.txt").read_text(encoding="utf-8").splitlines() == preds
 
 
+def test_a_machine_too_slow_for_the_budget_is_told_after_two_epochs(tmp_path, data_dir, capsys):
+    results = tmp_path / "results"
+    argv = ["recipe", "cpu-60", "--smoke", "--no-progress", "--results-dir", str(results), "--work",
+            str(tmp_path / "work"), "--set", "pretrain_epochs=4", "--set", "eval_every=0", "--set", "finetune_epochs=0"]
+    assert main(argv + ["--set", "budget_seconds=0.01"]) == 0
+    out = capsys.readouterr().out
+    rec = json.loads((results / "recipe-cpu-60-smoke-custom-seed0.json").read_text())
+    assert rec["projected_seconds"] > 0.01 and rec["within_budget"] is False
+    assert "warning: this machine needs about" in out and "--set pretrain_epochs=" in out
+    assert main(argv + ["--name", "roomy"]) == 0  # the smoke budget, 120 s: no warning
+    assert "warning" not in capsys.readouterr().out
+    assert 0 < json.loads((results / "roomy.json").read_text())["projected_seconds"] <= 120
+
+
 def test_recipe_user_mistakes_are_one_line(tmp_path, capsys):
     assert main(["recipe", "cpu-60", "--set", "colour=red"]) == 2
     err = capsys.readouterr().err
