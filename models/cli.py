@@ -340,8 +340,8 @@ def cmd_finetune(args) -> int:
     if run.info["limit"] is not None:
         train_rows = train_rows[:run.info["limit"]]
     if eval_rows is not None:  # a committed record is never replaced: refused now, not after the training
-        for candidate in [name] if name is not None else [run.out_dir.name, f"{run.out_dir.name}-unfaithful"]:
-            check_record_free(candidate, args.results_dir)
+        for faithful in (True, False):  # faithfulness is known only after the training: both possible names
+            check_record_free(_record_name(name, run.out_dir.name, faithful), args.results_dir)
     dataset = D.FinetuneDataset(train_rows, vocab)
     run.info["faithful"] = False
     speed = _speed(args, run.info.get("speed"))

@@ -67,7 +67,8 @@ from .fast import DTYPES, FAST
 from .fileio import UserError, write_lines
 from .options import positive_int, seed_int
 from .model import GPT, GPTConfig
-from .results import DEFAULT_RESULTS_DIR, RESULTS_DIR, check_name, check_record_free, command_line, write_record
+from .results import (DEFAULT_RESULTS_DIR, RESULTS_DIR, check_committed_free, check_name, check_record_free, command_line,
+                      write_record)
 from .train import FINAL_TOKENS, WARMUP_TOKENS, Run, TrainConfig, device_name, pick_device
 
 BLOCK_TOKENS = D.BLOCK_SIZE - 1  # target positions of one example: the schedule's token count
@@ -226,12 +227,9 @@ def run_recipe(args) -> int:
         D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else DEFAULT_RESULTS_DIR)
     if args.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
-    record_path = check_record_free(name, results)  # before an hour of training, not after it
-    prediction_paths = {kind: results / "predictions" / f"{name}{suffix}.txt"
+    check_record_free(name, results)  # before an hour of training, not after it
+    prediction_paths = {kind: check_committed_free(results / "predictions" / f"{name}{suffix}.txt", "predictions file")
                         for kind, suffix in (("dev", ""), ("test", "-test"))}
-    for kind, path in prediction_paths.items():
-        if path.exists() and record_path.resolve().parent == RESULTS_DIR.resolve():
-            raise UserError(f"{path} already exists: committed predictions are never replaced; choose another --name")
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     lines = D.read_wiki(ddir / D.WIKI)

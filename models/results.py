@@ -95,9 +95,15 @@ def check_record_free(name: str, results_dir: str | os.PathLike | None) -> Path:
     UserError when it already exists in report/results: a committed record is evidence and is
     never replaced by a later run under the same name. Elsewhere a rerun replaces its record.
     Called before any work, and again by write_record."""
-    path = Path(results_dir or DEFAULT_RESULTS_DIR) / f"{check_name(name)}.json"
-    if path.exists() and path.resolve().parent == RESULTS_DIR.resolve():
-        raise UserError(f"{os.path.relpath(path.resolve(), REPO_ROOT)} already exists: a committed record is never "
+    return check_committed_free(Path(results_dir or DEFAULT_RESULTS_DIR) / f"{check_name(name)}.json", "record")
+
+
+def check_committed_free(path: Path, what: str) -> Path:
+    """`path`, refused with a UserError when it already exists under report/results (a record,
+    or the predictions beside it): committed evidence is never replaced."""
+    resolved = path.resolve()
+    if resolved.exists() and resolved.is_relative_to(RESULTS_DIR.resolve()):
+        raise UserError(f"{os.path.relpath(resolved, REPO_ROOT)} already exists: a committed {what} is never "
                         "replaced; choose another --name")
     return path
 

@@ -70,6 +70,12 @@ def test_a_committed_record_is_never_replaced_and_the_refusal_comes_before_train
     assert one_line_error(code, err) and "never replaced" in err and f"{taken}.json" in err
     assert (committed / f"{taken}.json").read_text() == "evidence\n"
     assert not list(work.rglob("metrics.jsonl")) and not list(work.rglob("state.pt"))
+    if command == "recipe":  # the predictions beside a committed record are evidence too
+        (committed / "predictions").mkdir()
+        (committed / "predictions" / "other-test.txt").write_text("evidence\n")
+        code, _, err = run(capsys, *[("other" if a == taken else a) for a in argv])
+        assert one_line_error(code, err) and "other-test.txt already exists" in err
+        assert (committed / "predictions" / "other-test.txt").read_text() == "evidence\n"
     # elsewhere (runs/results) a rerun replaces its own record: only the committed evidence is guarded
     assert models.results.check_record_free(taken, tmp_path / "elsewhere") == tmp_path / "elsewhere" / f"{taken}.json"
 
