@@ -192,8 +192,18 @@ def recipe_summary(ctx: Context) -> str:
         return "No record of the recipe as defined yet; the rows below are candidates."
     accs = ", ".join(f"{c}/{t} = {100 * a:.1f}%" for c, t, a in zip(s["counts"], s["totals"], s["accuracies"]))
     seeds = ", ".join(str(x) for x in s["seeds"])
-    three = len(s["seeds"]) >= 3
-    goal = "meets" if three and s["meets_target"] and s["all_within"] and s["spread_ok"] else "does not yet meet"
+    missing = []  # each part of the mark not met, in words
+    if len(s["seeds"]) < 3:
+        missing.append(f"{3 - len(s['seeds'])} more seed{'s' if len(s['seeds']) < 2 else ''}")
+    if s["below"]:
+        missing.append("seed" + ("s " if len(s["below"]) > 1 else " ") + ", ".join(map(str, s["below"]))
+                       + f" below {recipe['target']}")
+    if s["over_budget"]:
+        missing.append("seed" + ("s " if len(s["over_budget"]) > 1 else " ") + ", ".join(map(str, s["over_budget"]))
+                       + " over the time budget")
+    if s["apart"] > 2 * recipe["spread"]:
+        missing.append(f"the seeds {s['apart']} of 500 apart, more than {2 * recipe['spread']}")
+    goal = "does not yet meet" if missing else "meets"
     if len(s["accuracies"]) == 1:
         runs = f"seed {seeds} gives {accs} on the dev set, in {duration(s['walls'][0])} of wall time (one seed so far)"
     else:
@@ -203,4 +213,5 @@ def recipe_summary(ctx: Context) -> str:
     return (f"`python -m models recipe cpu-60` ({settings}): {runs}. The recipe {goal} its mark: at least "
             f"{recipe['target']} of 500 on each of three seeds, one more than the {recipe['rule']} of a regular "
             "expression reading \"born in X\" from the person's own wiki.txt line, within 60 minutes on 2 CPU cores, "
-            f"with the seeds within ±{recipe['spread']} of 500 of their midpoint.")
+            f"with the seeds within ±{recipe['spread']} of 500 of their midpoint."
+            + (f" Not yet met: {'; '.join(missing)}." if missing else ""))
