@@ -195,12 +195,13 @@ def recipe_summary(ctx: Context) -> str:
     missing = []  # each part of the mark not met, in words
     if len(s["seeds"]) < 3:
         missing.append(f"{3 - len(s['seeds'])} more seed{'s' if len(s['seeds']) < 2 else ''}")
+    def named(seeds_: list) -> str:
+        return ("seeds " if len(seeds_) > 1 else "seed ") + ", ".join(map(str, seeds_))
+
     if s["below"]:
-        missing.append("seed" + ("s " if len(s["below"]) > 1 else " ") + ", ".join(map(str, s["below"]))
-                       + f" below {recipe['target']}")
+        missing.append(f"{named(s['below'])} below {recipe['target']}")
     if s["over_budget"]:
-        missing.append("seed" + ("s " if len(s["over_budget"]) > 1 else " ") + ", ".join(map(str, s["over_budget"]))
-                       + " over the time budget")
+        missing.append(f"{named(s['over_budget'])} over the time budget")
     if s["apart"] > 2 * recipe["spread"]:
         missing.append(f"the seeds {s['apart']} of 500 apart, more than {2 * recipe['spread']}")
     goal = "does not yet meet" if missing else "meets"
