@@ -184,6 +184,11 @@ def _bio(probe) -> str:
     return f"{probe['correct']}/{probe['probed']} = {100 * probe['correct'] / probe['probed']:.1f}%"
 
 
+def _seeds_named(seeds: list) -> str:
+    """"seed 1" or "seeds 0, 2": the seeds of a shortfall in the recipe summary."""
+    return ("seeds " if len(seeds) > 1 else "seed ") + ", ".join(map(str, seeds))
+
+
 def recipe_summary(ctx: Context) -> str:
     recipe = ctx.model["recipe"]
     s = recipe["summary"]
@@ -195,15 +200,12 @@ def recipe_summary(ctx: Context) -> str:
     missing = []  # each part of the mark not met, in words
     if len(s["seeds"]) < 3:
         missing.append(f"{3 - len(s['seeds'])} more seed{'s' if len(s['seeds']) < 2 else ''}")
-    def named(seeds_: list) -> str:
-        return ("seeds " if len(seeds_) > 1 else "seed ") + ", ".join(map(str, seeds_))
-
     if s["below"]:
-        missing.append(f"{named(s['below'])} below {recipe['target']}")
+        missing.append(f"{_seeds_named(s['below'])} below {recipe['target']}")
     if s["over_budget"]:
-        missing.append(f"{named(s['over_budget'])} over the time budget")
-    if s["apart"] > 2 * recipe["spread"]:
-        missing.append(f"the seeds {s['apart']} of 500 apart, more than {2 * recipe['spread']}")
+        missing.append(f"{_seeds_named(s['over_budget'])} over the time budget")
+    if s["apart"] > 2 * recipe["spread"] + 1e-9:  # counts of 500; the tolerance absorbs float rounding only
+        missing.append(f"the seeds {s['apart']:.4g} of 500 apart, more than {2 * recipe['spread']}")
     goal = "does not yet meet" if missing else "meets"
     if len(s["accuracies"]) == 1:
         runs = f"seed {seeds} gives {accs} on the dev set, in {duration(s['walls'][0])} of wall time (one seed so far)"

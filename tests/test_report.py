@@ -397,12 +397,14 @@ def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
     assert "CPU recipe (python -m models recipe cpu-60): no record yet" in built_md
 
 
-@pytest.mark.parametrize("counts, walls, verdict", [
-    ((239, 245, 300), (2868.0, 2803.0, 2703.0), "Not yet met: the seeds 61 of 500 apart, more than 30."),
-    ((225, 205, 230), (2868.0, 3700.0, 2703.0), "Not yet met: seed 1 below 210; seed 1 over the time budget."),
-    ((239, 245, 269), (2868.0, 2803.0, 2703.0), None),  # 30 apart: within ±15 of their midpoint
+@pytest.mark.parametrize("counts, total, walls, verdict", [
+    ((239, 245, 300), 500, (2868.0, 2803.0, 2703.0), "Not yet met: the seeds 61 of 500 apart, more than 30."),
+    ((225, 205, 230), 500, (2868.0, 3700.0, 2703.0), "Not yet met: seed 1 below 210; seed 1 over the time budget."),
+    ((239, 245, 269), 500, (2868.0, 2803.0, 2703.0), None),  # 30 apart: within ±15 of their midpoint
+    # a dev set of 250: 120 and 136 are 240 and 272 of 500, 32 apart (16 apart as raw counts)
+    ((120, 125, 136), 250, (2868.0, 2803.0, 2703.0), "Not yet met: the seeds 32 of 500 apart, more than 30."),
 ])
-def test_the_recipe_summary_names_each_part_of_the_mark_not_met(tmp_path, counts, walls, verdict):
+def test_the_recipe_summary_names_each_part_of_the_mark_not_met(tmp_path, counts, total, walls, verdict):
     """The mark (report.build: at least 210/500 on each of three seeds, each within its budget, the
     seeds at most 2 x 15 of 500 apart) is met only when every part is, and the report says which
     part is missing: 239, 245 and 300 (the recipe's seeds of 2026-11-30) are 61 apart."""
@@ -411,7 +413,7 @@ def test_the_recipe_summary_names_each_part_of_the_mark_not_met(tmp_path, counts
     from models.recipe import RECIPES
 
     defined = asdict(RECIPES["cpu-60"])
-    recs = [record(f"r-seed{i}", "vanilla", "cpu-recipe", c, faithful=False, seed=i, wall_seconds=w,
+    recs = [record(f"r-seed{i}", "vanilla", "cpu-recipe", c, total, faithful=False, seed=i, wall_seconds=w,
                    settings=defined, budget_seconds=3600.0, within_budget=w <= 3600)
             for i, (c, w) in enumerate(zip(counts, walls))]
     res = write_records(tmp_path / "results", record("london", "none", "london", 25), *recs)
