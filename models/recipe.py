@@ -44,8 +44,10 @@ Levers, each a setting (MODEL.md's value in brackets):
   dtype           bf16: pretraining under bf16 autocast [fp32]. For this 0.88 M-parameter model at batch 32 it is
                   slower even where bf16 is native: 0.229 against 0.182 s a step on a 2-core Xeon with AVX-512 BF16
                   and AMX (2026-11-30), so the recipe trains in fp32 on every CPU; the dev evaluation stays fp32
-  pretrain_epochs 110 [650]: 239, 245 and 300 of 500 (seeds 0-2; 47.8, 46.7 and 45.1 min on that Xeon) with
-                  weight decay 0.01; 204/500 at 100 epochs (seed 0), and 133, 187, 198 at 80 epochs and decay 0.1 (seeds 0-2)
+  pretrain_epochs 130 [650]: 306, 304 and 305 of 500 (seeds 0-2; 44.9, 43.2 and 43.7 min on that Xeon) with
+                  weight decay 0.01; at 110 epochs 239, 245 and 300 (61 apart: the slower seeds were still rising
+                  when the learning rate ran out), at 120 epochs 269 and 305 (seeds 0, 2), at 100 epochs 204 (seed 0),
+                  and 133, 187, 198 at 80 epochs and decay 0.1 (seeds 0-2)
   weight_decay    0.01 [0.1]: decay pulls memorised weights back towards zero every step
 """
 
@@ -84,7 +86,7 @@ class Recipe:
     bottleneck_dim: int = 64
     perceiver_wiring: str = "default"
     qk_norm: bool = False  # LayerNorm on queries and keys (models.model.GPTConfig.qk_norm)
-    pretrain_epochs: int = 110
+    pretrain_epochs: int = 130
     pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
     schedule: str = "once"  # once | course
