@@ -35,7 +35,17 @@ KNOWN_SCALARS = {"beta": beta, "eta": eta, "n": n, "d": d, "m": m, "p": p, "L": 
                  "e": sp.E, "pi": sp.pi}
 
 
+# Var[h_j] of head j's weight on v_a in (d) ii; `q1d_multi_head` says what each is for the file's heads.
+VAR_HEAD = {1: sp.Symbol("Var[h_1]", nonnegative=True), 2: sp.Symbol("Var[h_2]", nonnegative=True)}
+# Spellings of the weight whose variance is Var[t] (for two keys α_b = 1 − α_a: the same variance).
+_WEIGHT_NAMES = frozenset({"t", "1-t", "-t+1", "alpha_a", "alpha_b", "1-alpha_a", "1-alpha_b", "a_a", "a_b"})
+
 MAX_EXPONENT = 10_000  # 9^{9^9} would take SymPy hours: a numeric power beyond this is refused
+MAX_MATRIX_POWER = 8  # (AᵀA)^{-1}, A^2: integer powers of a square matrix up to this size
+
+
+def show_power(k) -> str:
+    return str(k)
 
 
 class AnswerMeaningError(ValueError):
@@ -274,16 +284,104 @@ def _text(node: Node) -> str:
     raise AnswerMeaningError("a subscript must be letters or digits")
 
 
+def _flat(node: Node) -> str:
+    """A small expression as compact text for matching spellings: t, 1-t, alpha_a, c_1."""
+    kind = node[0]
+    if kind in ("name", "cmd", "num"):
+        return node[1]
+    if kind == "subscript":
+        return f"{_flat(node[1])}_{_flat(node[2])}"
+    if kind == "add":
+        right = _flat(node[2])
+        return f"{_flat(node[1])}{right if right.startswith('-') else '+' + right}"
+    if kind == "neg":
+        return "-" + _flat(node[1])
+    return "?"
+
+
+def _subscripted(node: Node, bound: frozenset = frozenset()):
+    """Every (base, subscript) name in a tree, outside sums over that subscript."""
+    if not isinstance(node, tuple) or not node:
+        return
+    if node[0] == "subscript" and node[1][0] in ("name", "cmd") and node[2][0] in ("name", "num"):
+        if node[2][1] not in bound:
+            yield node[1][1], node[2][1]
+        return
+    if node[0] == "sum":
+        index = node[1][1]
+        index = index[1] if isinstance(index, tuple) and index[0] in ("name", "range", "except") else index
+        bound = bound | {index}
+    for child in node[1:]:
+        if isinstance(child, tuple):
+            yield from _subscripted(child, bound)
+
+
+def readings(tree: Node, space: "Space") -> tuple[dict, list]:
+    """Names outside the format with one sensible reading in this space, and the note saying so.
+
+    The question's vectors are ``k_a``, ``k_b`` (``μ_a``, ``μ_b``) and ``k_i`` (``μ_i``), any other
+    key. An answer that calls the two keys ``k_i``, ``k_j`` (no a, b) is read with them as k_a, k_b;
+    one that has k_a, k_b and another letter (``k_j``) reads it as any other key; ``u_a`` where
+    the space has μ_a (and no μ is written) is μ_a. A name with no single reading raises
+    `AnswerMeaningError` naming it and what it likely means, instead of being taken for a scalar.
+    """
+    bases = {name.partition("_")[0] for name in space.objects if name.endswith("_a") and name.partition("_")[0] + "_i" in space.objects}
+    if not bases:
+        return {}, []
+    (base,) = sorted(bases)[:1]
+    letter = GREEK_LETTER.get(base, base)
+    spellings = {base, base.upper(), base.capitalize()} | {b for b, t in space.aliases.items() if t.startswith(base + "_")
+                                                           for b in [b.partition("_")[0]]}
+    used = list(dict.fromkeys((b, sub) for b, sub in _subscripted(tree) if b in spellings))
+    out, notes = {}, []
+    if not used and base == "mu":
+        typed = list(dict.fromkeys((b, sub) for b, sub in _subscripted(tree) if b == "u" and sub in "abi"))
+        if typed:
+            out = {f"u_{sub}": f"mu_{sub}" for _, sub in typed}
+            notes.append(f"read {', '.join(f'u_{sub}' for _, sub in typed)} as {', '.join(f'μ_{sub}' for _, sub in typed)}")
+            return out, notes
+    subs = list(dict.fromkeys(sub for _, sub in used))
+    other = [x for x in subs if x not in ("a", "b", "i")]
+    if not other:
+        return {}, []
+    spelled = {sub: b for b, sub in used}
+    if "a" not in subs and "b" not in subs and len(subs) == 2:
+        first, second = subs
+        out = {f"{spelled[first]}_{first}": f"{base}_a", f"{spelled[second]}_{second}": f"{base}_b"}
+        notes.append(f"read {letter}_{first}, {letter}_{second} as the two {letter}'s to average, {letter}_a and {letter}_b")
+        return out, notes
+    if "a" in subs and "b" in subs:
+        out = {f"{spelled[x]}_{x}": f"{base}_i" for x in other}
+        notes.append(f"read {', '.join(f'{letter}_{x}' for x in other)} as any other {letter} ({letter}_i, i ≠ a, b)")
+        return out, notes
+    x = other[0]
+    raise AnswerMeaningError(f"{letter}_{x}: this part's vectors are {letter}_a and {letter}_b (the two to average) and "
+                             f"{letter}_i (any other); {letter}_{x} has no single reading here")
+
+
 @dataclass
 class Evaluator:
-    """Evaluates a parsed answer in a space; records the free scalars it met (in order)."""
+    """Evaluates a parsed answer in a space; records the free scalars it met (in order) and the
+    readings it took (``notes``: "read k_i, k_j as the two keys k_a, k_b")."""
 
     space: Space
     all_object_names: frozenset = frozenset()
     free: list = field(default_factory=list)
     index: str | None = None  # the summation index while inside a sum
+    readings: dict = field(default_factory=dict)  # a name as written -> the name it is read as
+    notes: list = field(default_factory=list)
+
+    def _free(self, sym: sp.Symbol) -> Value:
+        if sym not in self.free:
+            self.free.append(sym)
+        return scalar_value(sym)
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def name(self, raw: str, command: bool = False) -> Value:
+        raw = self.readings.get(raw, raw)
         canonical = self.space.aliases.get(raw, raw)
         if canonical in self.space.objects:
             return matrix_value(self.space, canonical)
@@ -292,9 +390,19 @@ class Evaluator:
             matrix, _ = self.space.columns[base]
             rows = self.space.objects[matrix][0]
             return Value((((Factor(raw, rows, "1"),), sp.Integer(1)),), rows, "1")
+        if raw == "infty":
+            from .answer_scale import INFINITY
+
+            return self._free(INFINITY)
+        if raw == "t":  # α_a inside weights and covariances, and a free letter (a scale) elsewhere
+            return self._free(KNOWN_SCALARS["t"])
         if raw in KNOWN_SCALARS:
             return scalar_value(KNOWN_SCALARS[raw])
         if canonical in self.all_object_names or raw in self.all_object_names:
+            if len(raw) == 1 and raw.isalpha():
+                # A (the matrix of (b) i) in a query can only be a number: "A(k_a + k_b)"
+                self._note(f"read {raw} as a scalar ({raw} is not an object of {self.space.title})")
+                return self._free(sp.Symbol(raw, real=True))
             raise AnswerMeaningError(f"{raw} is not an object of {self.space.title}{self.space.hint}")
         if not command and not sub and len(raw) > 1 and raw.isalpha() and raw not in GREEK:
             # LaTeX juxtaposes letters: 2lm is 2·l·m, AA is A·A (a known word such as beta stays whole)
@@ -303,10 +411,7 @@ class Evaluator:
                 out = mul(self.space, out, self.name(ch))
             return out
         if base in GREEK or (len(base) == 1 and base.isalpha()):
-            sym = sp.Symbol(raw, real=True)
-            if sym not in self.free:
-                self.free.append(sym)
-            return scalar_value(sym)
+            return self._free(sp.Symbol(raw, real=True))
         raise AnswerMeaningError(f"unknown name {raw!r}{self.space.hint}")
 
     def __call__(self, node: Node) -> Value:
@@ -335,6 +440,13 @@ class Evaluator:
             return scale(num, 1 / den.scalar())
         if kind == "transpose":
             return transpose(self(node[1]))
+        if kind == "outer":  # x ⊗ y = x yᵀ for column vectors
+            x, y = self(node[1]), self(node[2])
+            if x.is_scalar or y.is_scalar:
+                return mul(self.space, x, y)
+            if x.cols != "1" or y.cols != "1":
+                raise ShapeMismatch(f"an outer product ⊗ of {describe(*x.shape)} and {describe(*y.shape)}")
+            return mul(self.space, x, transpose(y))
         if kind == "pow":
             return self.power(node[1], node[2])
         if kind == "func":
@@ -360,34 +472,110 @@ class Evaluator:
             if b.is_Number and k.is_Number and abs(k) > MAX_EXPONENT:
                 raise AnswerMeaningError(f"a number raised to {k} is too large to work with (exponents up to {MAX_EXPONENT})")
             return scalar_value(sp.Pow(b, k))
-        if base.rows == base.cols and k.is_Integer and 1 <= k <= 4:
+        if base.rows == base.cols and k.is_Integer and abs(k) <= MAX_MATRIX_POWER:
+            if k < 0:
+                base = self.inverse(base)
             out = base
-            for _ in range(int(k) - 1):
+            for _ in range(abs(int(k)) - 1):
                 out = mul(self.space, out, base)
+            if k == 0:
+                raise AnswerMeaningError(f"the zeroth power of {describe(*base.shape)}: write the identity I")
             return out
-        raise ShapeMismatch(f"a power of {describe(*base.shape)}")
+        if base.rows == base.cols and k.is_Integer:
+            raise AnswerMeaningError(f"a power {k} of a matrix is beyond the format (powers up to ±{MAX_MATRIX_POWER})")
+        raise ShapeMismatch(f"a power {show_power(k)} of {describe(*base.shape)}")
+
+    def inverse(self, value: Value) -> Value:
+        """The inverse of a square matrix that reduces to c·I (AᵀA = I_m gives (AᵀA)^{-1} = I_m).
+
+        Raises `AnswerMeaningError` for any other matrix: its inverse is not something the
+        question's relations reduce (A Aᵀ is singular when m < d)."""
+        simplified = value.simplified()
+        terms = simplified.terms
+        if len(terms) == 1:
+            word, coef = terms[0]
+            if word and all(f.name in self.space.identities for f in word):
+                return Value(((word, 1 / coef),), value.rows, value.cols)
+        raise AnswerMeaningError(f"the inverse of {simplified.text()}: only a multiple of the identity (such as AᵀA = I) "
+                                 "is inverted; this one is singular or not reduced by the question's relations")
 
     def func(self, name: str, arg_node: Node) -> Value:
         if name in ("Var", "Cov"):
-            if arg_node[0] == "name" and arg_node[1] == "t":
-                return scalar_value(VAR_T)
-            raise AnswerMeaningError("Var[...] is understood of t only (t = α_a, ANSWER-FILE.md)")
+            return self.variance(arg_node)
         arg = self(arg_node)
+        if name == "sigma" and not arg.is_scalar:  # σ(μ_a + μ_b): a scalar σ times a vector
+            return mul(self.space, self._free(sp.Symbol("sigma", real=True)), arg)
         if not arg.is_scalar:
             raise ShapeMismatch(f"{name} of {describe(*arg.shape)}")
         x = arg.scalar()
+        if name == "sigma":  # the logistic function 1/(1 + e^{-x})
+            return scalar_value(1 / (1 + sp.exp(-x)))
         return scalar_value({"exp": sp.exp, "ln": sp.log, "log": sp.log, "sqrt": sp.sqrt}[name](x))
+
+    def _key_base(self) -> str | None:
+        """'k' in the keys' space, 'mu' in the means' space: where a sum runs over keys."""
+        for name in self.space.objects:
+            base = name.partition("_")[0]
+            if name.endswith("_a") and f"{base}_b" in self.space.objects and f"{base}_i" in self.space.objects:
+                return base
+        return None
+
+    def key_sum(self, base: str, index: str, excluded: tuple, body_node: Node) -> Value:
+        """Σ_{i ∉ excluded} (scalar)·k_i over all n keys: the terms on k_a and k_b that the sum
+        includes, and the generic other key k_i once (it stands for each other key alike)."""
+        inner = Evaluator(self.space, self.all_object_names, self.free, None,
+                          {**self.readings, **{f"{b}_{index}": f"{base}_i" for b in (base, base.upper(), base.capitalize())}},
+                          self.notes)
+        body = inner(body_node)
+        other = matrix_value(self.space, f"{base}_i")
+        terms = body.as_dict()
+        if body.shape != other.shape or set(terms) != {(other.terms[0][0])}:
+            raise AnswerMeaningError(f"a sum over {index} must add c·{GREEK_LETTER.get(base, base)}_{index} (the keys, or means, themselves)")
+        coef = terms[other.terms[0][0]]
+        if any(s.name.endswith("_" + index) for s in sp.sympify(coef).free_symbols):
+            raise AnswerMeaningError(f"a coefficient that depends on {index} is beyond the format")
+        unknown = [x for x in excluded if x not in ("a", "b")]
+        if unknown:
+            raise AnswerMeaningError(f"a sum over {index} ≠ {', '.join(unknown)}: only a and b can be left out")
+        out = scale(other, coef)
+        for x in ("a", "b"):
+            if x not in excluded:
+                out = add(out, scale(matrix_value(self.space, f"{base}_{x}"), coef))
+        return out
+
+    def variance(self, arg_node: Node) -> Value:
+        """Var[t], Var(α_a), Var[1 − t] (all Var[t] for two keys), and in a covariance of (d) ii
+        Var(c_1), Var(c_2): head j's output varies along v_a − v_b with its weight h_j,
+        Cov[c_j] = Var[h_j](v_a − v_b)(v_a − v_b)ᵀ."""
+        text = _flat(arg_node)
+        if text in _WEIGHT_NAMES:
+            return scalar_value(VAR_T)
+        if text in ("c_1", "c_2", "c1", "c2") and "v_a" in self.space.objects:
+            head = VAR_HEAD[int(text[-1])]
+            va, vb = matrix_value(self.space, "v_a"), matrix_value(self.space, "v_b")
+            diff = add(va, scale(vb, -1))
+            return scale(mul(self.space, diff, transpose(diff)), head)
+        raise AnswerMeaningError(f"Var[{text}] is not understood: Var[t] (t = α_a, the weight that varies with η), "
+                                 "and in (d) ii Var(c_1), Var(c_2) are")
 
     def sum(self, spec: Node, body_node: Node) -> Value:
         _, index_node, upper_node = spec
+        excluded: tuple = ()
         if index_node[0] == "range":
             index = index_node[1]
             if index_node[2] != ("num", "1"):
                 raise AnswerMeaningError("a sum must start at 1")
+        elif index_node[0] == "except":
+            index, excluded = index_node[1], tuple(index_node[2])
         else:
             index = _text(index_node) if not isinstance(index_node, str) else index_node
         index = str(index)
-        inner = Evaluator(self.space, self.all_object_names, self.free, index)
+        inner = Evaluator(self.space, self.all_object_names, self.free, index, self.readings, self.notes)
+        key_base = self._key_base()
+        if key_base is not None:
+            return self.key_sum(key_base, index, excluded, body_node)
+        if excluded:
+            raise AnswerMeaningError(f"a sum over {index} ≠ {', '.join(excluded)} is understood over the keys or means only")
         body = inner(body_node)
         upper = None if upper_node is None else _text(upper_node)
         pairs = []
@@ -419,9 +607,17 @@ def evaluate(text: str, space: Space, all_object_names=frozenset()) -> tuple[Val
 
     Raises `answer_grammar.AnswerSyntaxError`, `AnswerMeaningError` or `ShapeMismatch`.
     """
-    ev = Evaluator(space, frozenset(all_object_names))
-    value = ev(parse(text))
-    return value, list(ev.free)
+    value, free, _ = evaluate_with_notes(text, space, all_object_names)
+    return value, free
+
+
+def evaluate_with_notes(text: str, space: Space, all_object_names=frozenset()) -> tuple[Value, list, list]:
+    """`evaluate`, and the readings it took of names outside the format (`readings`), as notes."""
+    tree = parse(text)
+    aliases, notes = readings(tree, space)
+    ev = Evaluator(space, frozenset(all_object_names), readings=aliases, notes=list(notes))
+    value = ev(tree)
+    return value, list(ev.free), list(ev.notes)
 
 
 def numeric(value: Value, arrays: dict, scalars: dict):

@@ -10,12 +10,14 @@ shapes; the other fields are decided all the same. Fields that depend on another
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import sympy as sp
 
 from . import answer_spaces, q1b_average, q1b_projection, q1c_single_head, q1d_multi_head, q2g_complexity
-from .answer_algebra import AnswerMeaningError, ShapeMismatch, evaluate
+from .answer_algebra import AnswerMeaningError, ShapeMismatch, evaluate_with_notes
+from .answer_scale import find_head_scales, find_scale
 from .answer_file import COUNTS, PARTS
 from .answer_grammar import AnswerSyntaxError
 from .result import FAILS, NOT_CHECKABLE, UNPARSEABLE, Decision, FieldResult
@@ -38,10 +40,17 @@ class Unparseable(Exception):
 
 
 def _value(text, kind: str):
+    """(value, free scalars) of an answer text in its part's space (raises `Unparseable`, `ShapeMismatch`)."""
+    value, free, _ = _value_with_notes(text, kind)
+    return value, free
+
+
+def _value_with_notes(text, kind: str):
+    """`_value` and the readings taken of names outside the format (`answer_algebra.readings`)."""
     if not isinstance(text, str):
         raise Unparseable(f"expected a string holding mathematics, got {type(text).__name__} {text!r}")
     try:
-        return evaluate(text, SPACE.get(kind, answer_spaces.SCALARS), answer_spaces.ALL_OBJECT_NAMES)
+        return evaluate_with_notes(text, SPACE.get(kind, answer_spaces.SCALARS), answer_spaces.ALL_OBJECT_NAMES)
     except AnswerSyntaxError as exc:
         raise Unparseable(f"does not parse: {exc}") from None
     except AnswerMeaningError as exc:
@@ -55,8 +64,7 @@ def _scale_of_query(text) -> sp.Expr | None:
         logits = q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i"))
     except (Unparseable, ShapeMismatch):
         return None
-    sym, _ = q1b_average.pick_scale(logits, free)
-    if sym is not None:
+    if find_scale(logits, free, noise_is_scale=True).grows:
         return beta
     return logits[0] if logits[0].is_number and logits[0] > 0 else None
 
@@ -73,8 +81,8 @@ def _heads_of(answers: dict):
         logits = [q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i")) for q in (q1, q2)]
     except (Unparseable, ShapeMismatch):
         return None
-    sym, _ = q1b_average.pick_scale([x for h in logits for x in h], f1 + [s for s in f2 if s not in f1])
-    return tuple(tuple(q1b_average._as_beta(h, sym)) for h in logits)
+    heads, _ = find_head_scales(logits, f1 + [s for s in f2 if s not in f1])
+    return tuple(tuple(h) for h in heads)
 
 
 @lru_cache(maxsize=4096)
@@ -96,26 +104,27 @@ def _decide(kind: str, field: str, text, extra) -> tuple[Decision, str]:
         "matrix": (q1b_projection.decide_matrix, lambda v, f: q1b_projection.decide_matrix(v, f)),
         "query_keys": (q1b_average.decide_query, lambda v, f: q1b_average.decide_query(v, f, answer_spaces.KEYS, KEYS)),
         "query_means": (q1b_average.decide_query, lambda v, f: q1b_average.decide_query(
-            v, f, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i"), "as α → 0 the logits (k_aᵀq, k_bᵀq, k_iᵀq) →")),
+            v, f, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i"), "as α → 0 the logits (k_aᵀq, k_bᵀq, k_iᵀq) →",
+            noise_is_scale=True)),
         "eta_mean": (q1c_single_head.decide_eta_moment, lambda v, f: q1c_single_head.decide_eta_moment(v, f, "mean")),
         "eta_var": (q1c_single_head.decide_eta_moment, lambda v, f: q1c_single_head.decide_eta_moment(v, f, "var")),
         "weight_a": (q1c_single_head.decide_weight, lambda v, f: q1c_single_head.decide_weight(v, f, "a", extra)),
         "weight_b": (q1c_single_head.decide_weight, lambda v, f: q1c_single_head.decide_weight(v, f, "b", extra)),
         "threshold": (q1c_single_head.decide_threshold, lambda v, f: q1c_single_head.decide_threshold(v, f, extra)),
-        "cov_single": (q1c_single_head.decide_covariance, q1c_single_head.decide_covariance),
+        "cov_single": (q1c_single_head.decide_covariance, lambda v, f: q1c_single_head.decide_covariance(v, f, extra)),
         "cov_two_heads": (q1d_multi_head.decide_two_head_covariance, lambda v, f: q1d_multi_head.decide_two_head_covariance(
             v, f, heads=None if extra is None else [tuple(h) for h in extra[0]], ignore_negative=bool(extra and extra[1]))),
         "ratio": (q2g_complexity.decide_ratio, lambda v, f: q2g_complexity.decide_ratio(v, f, extra or "attention")),
     }
     fn, call = deciders[kind]
     try:
-        value, free = _value(text, kind)
+        value, free, notes = _value_with_notes(text, kind)
     except Unparseable as exc:
         return Decision(UNPARSEABLE, str(exc)), _name(fn)
     except ShapeMismatch as exc:
         return Decision(FAILS, f"the expression adds or multiplies objects of incompatible shapes: {exc}"), _name(fn)
     try:
-        return call(value, free), _name(fn)
+        return _with_notes(call(value, free), notes), _name(fn)
     except ShapeMismatch as exc:
         return Decision(FAILS, f"shape error: {exc}"), _name(fn)
     except (TypeError, ValueError, NotImplementedError, ZeroDivisionError, RecursionError) as exc:
@@ -124,12 +133,19 @@ def _decide(kind: str, field: str, text, extra) -> tuple[Decision, str]:
         return Decision(NOT_CHECKABLE, f"could not be decided by computer algebra ({type(exc).__name__}: {exc})"), _name(fn)
 
 
+def _with_notes(decision: Decision, notes: list) -> Decision:
+    """The decision with the readings it rests on said first in its evidence."""
+    if not notes:
+        return decision
+    return dataclasses.replace(decision, evidence="; ".join(notes) + "; " + decision.evidence)
+
+
 def decide_field(part: str, field: str, text, answers: dict | None = None) -> FieldResult:
     """Decide one field of an answer file (``answers`` gives the other parts it may depend on)."""
     answers = answers or {}
     kind = PARTS[part][field]
     extra = None
-    if kind in ("weight_a", "weight_b", "threshold") and "q" in answers.get("q1c_i", {}):
+    if kind in ("weight_a", "weight_b", "threshold", "cov_single") and "q" in answers.get("q1c_i", {}):
         extra = _scale_of_query(answers["q1c_i"]["q"])
     elif kind == "cov_two_heads":
         heads = _heads_of(answers)
@@ -153,12 +169,12 @@ def decide_field(part: str, field: str, text, answers: dict | None = None) -> Fi
 @lru_cache(maxsize=1024)
 def _heads_decision(t1, t2) -> Decision:
     try:
-        (q1, f1), (q2, f2) = _value(t1, "heads"), _value(t2, "heads")
+        (q1, f1, n1), (q2, f2, n2) = _value_with_notes(t1, "heads"), _value_with_notes(t2, "heads")
     except Unparseable as exc:
         return Decision(UNPARSEABLE, str(exc))
     except ShapeMismatch as exc:
         return Decision(FAILS, f"shape error: {exc}")
-    return q1d_multi_head.decide_heads(q1, q2, f1 + [s for s in f2 if s not in f1])
+    return _with_notes(q1d_multi_head.decide_heads(q1, q2, f1 + [s for s in f2 if s not in f1]), list(dict.fromkeys(n1 + n2)))
 
 
 def _decide_heads(part: str, field: str, text, answers: dict) -> FieldResult:

@@ -27,36 +27,51 @@ GRAMMAR = r"""
 
 ?term: "-" term                         -> neg
      | "+" term
-     | SUM sumspec term                 -> sum
+     | sumterm
      | product
+     | product sumterm                  -> mul
+
+sumterm: SUM sumspec product            -> sum
 
 ?product: postfix
         | product "*" postfix           -> mul
         | product TIMES postfix         -> mul_op
+        | product OTIMES postfix        -> outer
         | product "/" postfix           -> div
         | product postfix_nosign        -> mul
 
 ?postfix_nosign: postfix
 
 ?postfix: primary
-        | postfix "^" sup               -> pow
+        | postfix POW sup               -> pow
         | postfix ".T"                  -> transpose
+        | postfix "'"                   -> transpose
         | postfix "_" sub               -> subscript
 
+// TeX: without braces a sub- or superscript is one character (a_ia_i is a_i a_i); plain text
+// may write a Greek name (e^beta) or parentheses (e^(x), A^-1).
 ?sup: "{" expr "}"
-    | atom_small
+    | "(" expr ")"
+    | "-" sup_atom                      -> neg
+    | sup_atom
+
+?sup_atom: NUMBER_DIGIT                 -> number
+         | GREEK_WORD                   -> name
+         | LETTER                       -> name
+         | CMD                          -> command
 
 ?sub: "{" expr "}"
-    | atom_small
-
-?atom_small: NUMBER_DIGIT               -> number
-           | NAME                       -> name
-           | CMD                        -> command
+    | sup_atom
 
 sumspec: "_" sumindex ("^" sup)?
-?sumindex: atom_small
-         | "{" NAME "=" expr "}"        -> sumrange
-         | "{" NAME "}"
+?sumindex: LETTER                                   -> sumindex
+         | "{" NAME "}"                             -> sumindex
+         | "{" NAME "=" expr "}"                    -> sumrange
+         | "{" NAME NEQ exclusions "}"              -> sumexcept
+         | "{" NAME NEQ "\\{" exclusions "\\}" "}"  -> sumexcept
+exclusions: exclusion ("," exclusion)*
+?exclusion: NAME                                    -> excluded
+          | NAME NEQ NAME                           -> excluded_pair
 
 ?primary: NUMBER                        -> number
         | NAME                          -> name
@@ -65,21 +80,31 @@ sumspec: "_" sumindex ("^" sup)?
         | FUNC "[" expr "]"             -> func
         | FUNC "{" expr "}"             -> func
         | FUNC postfix                  -> func
-        | FRAC "{" expr "}" "{" expr "}" -> frac
-        | FRAC_DIGITS                   -> frac_digits
-        | SQRT "{" expr "}"             -> sqrt
+        | SIGMA_FUNC "(" expr ")"       -> func
+        | FRAC fracarg fracarg          -> frac
+        | SQRT fracarg                  -> sqrt
         | "(" expr ")"
         | "[" expr "]"
         | "{" expr "}"
 
-SUM.2: "\\sum"
+?fracarg: "{" expr "}"
+        | NUMBER_DIGIT                  -> number
+        | LETTER                        -> name
+        | CMD                           -> command
+
+SUM.2: /\\sum(?![A-Za-z])/
 TIMES.3: /\\(cdot|times)(?![A-Za-z])/
-FRAC_DIGITS.3: /\\[dt]?frac\s*[0-9][0-9]/
-FRAC.2: /\\[dt]?frac/
-SQRT.2: "\\sqrt"
+OTIMES.3: /\\otimes(?![A-Za-z])/
+NEQ.3: /\\(neq|ne|notin)(?![A-Za-z])/
+POW: "^" | "**"
+FRAC.2: /\\[dt]?frac(?![A-Za-z])/
+SQRT.2: /\\sqrt(?![A-Za-z])/
 FUNC.2: /\\?(exp|ln|log|Var|Cov)(?![A-Za-z])/
-CMD: /\\(?!(exp|ln|log|Var|Cov|sum|frac|dfrac|tfrac|sqrt|cdot|times)(?![A-Za-z]))[A-Za-z]+/
+SIGMA_FUNC.3: /\\sigma(?=\s*\()/
+CMD: /\\(?!(exp|ln|log|Var|Cov|sum|frac|dfrac|tfrac|sqrt|cdot|times|otimes|neq|ne|notin)(?![A-Za-z]))[A-Za-z]+/
 NAME: /(?!(exp|ln|log|Var|Cov|sqrt)(?![A-Za-z]))[A-Za-z]+/
+GREEK_WORD.2: /(alpha|beta|gamma|delta|epsilon|eta|theta|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|phi|chi|psi|omega|ell)(?![A-Za-z])/
+LETTER: /[A-Za-z]/
 NUMBER.1: /[0-9]+(\.[0-9]+)?/
 NUMBER_DIGIT.2: /[0-9]/
 
@@ -88,11 +113,79 @@ NUMBER_DIGIT.2: /[0-9]/
 """
 
 # Spacing and sizing commands with no meaning, and wrappers whose content is a name.
-_NOISE = re.compile(r"\\(left|right|big|Big|bigg|Bigg|displaystyle)(?![A-Za-z])|\\[,;:! ]|\\quad|\\qquad|~")
-_WRAPPERS = re.compile(r"\\(mathrm|operatorname|text|mathbf|mathbb|boldsymbol|mathit|vec|bm)\s*\{\s*([A-Za-z]+)\s*\}")
-_DOLLARS = re.compile(r"^\s*\$+|\$+\s*$")
-# "M = A A^T", "q_1 \approx ...": a leading name and equals sign are dropped (the field names the quantity).
-_LEADING_NAME = re.compile(r"^\s*\\?[A-Za-z]+(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]))?\s*(=|\\approx)(?!=)")
+_NOISE = re.compile(r"\\(left|right|big|Big|bigg|Bigg|displaystyle|textstyle|limits|quad|qquad)(?![A-Za-z])|\\[,;:! ]|~|&")
+_WRAPPERS = re.compile(r"\\(mathrm|operatorname|text|mathbf|mathbb|boldsymbol|mathit|mathsf|vec|bm|mbox|hat|bar|tilde)\s*\{\s*([^{}]*?)\s*\}")
+_DELIMITERS = re.compile(r"^\s*(\$+|\\\[|\\\()|(\$+|\\\]|\\\))\s*$")
+# Words that open a trailing clause (", where β ≫ 1", "for large λ"): the clause is not the answer.
+_CLAUSE = re.compile(r"\\text\s*\{\s*(where|for|with|as|if|when|s\.t\.|such|and|large|small|since|because|,)[^{}]*\}"
+                     r"|\\(forall|quad|qquad|text|mbox|textrm)(?![A-Za-z])"
+                     r"|(?<![A-Za-z\\])(where|for|with|as|if|when|such that)(?![A-Za-z])")
+# Relations: an answer written as a chain (M = A A^T = Σ a_i a_iᵀ, η ≥ 1.46) is split at them.
+_RELATION = re.compile(r"\\(approx|simeq|geq|ge|gt|leq|le|lt|equiv|coloneqq|triangleq|to|rightarrow|gg|ll)(?![A-Za-z])"
+                       r"|:=|>=|<=|>>|<<|=|>|<")
+# "M", "q_1", "\alpha_a", "\mathrm{Var}(c)", "\text{Cov}[c_1]": a segment that only names the quantity.
+_LABEL = re.compile(r"^\s*\\?[A-Za-z]+\s*(_\s*(\{[^{}=]*\}|[A-Za-z0-9]))?\s*(\^\s*(\{[^{}=]*\}|[A-Za-z0-9]))?"
+                    r"\s*([(\[][^()\[\]=+\-]*[)\]])?\s*$")
+_UNICODE = {
+    "α": r"\alpha ", "β": r"\beta ", "γ": r"\gamma ", "δ": r"\delta ", "ε": r"\epsilon ", "η": r"\eta ", "θ": r"\theta ",
+    "κ": r"\kappa ", "λ": r"\lambda ", "μ": r"\mu ", "µ": r"\mu ", "ν": r"\nu ", "ξ": r"\xi ", "π": r"\pi ", "ρ": r"\rho ",
+    "σ": r"\sigma ", "τ": r"\tau ", "φ": r"\phi ", "ϕ": r"\phi ", "χ": r"\chi ", "ψ": r"\psi ", "ω": r"\omega ",
+    "ℓ": r"\ell ", "Σ": r"\sum ", "∑": r"\sum ", "Δ": r"\Delta ", "ᵀ": "^T", "⊤": "^T", "⊗": r"\otimes ", "∞": r"\infty ",
+    "≠": r"\neq ", "≪": r"\ll ", "≫": r"\gg ", "·": r"\cdot ", "⋅": r"\cdot ", "∙": r"\cdot ", "×": r"\times ", "−": "-",
+    "–": "-", "√": r"\sqrt ", "≈": r"\approx ", "≥": r"\geq ", "≤": r"\leq ", "→": r"\to ", "²": "^2", "³": "^3",
+    "⁻¹": "^{-1}", "½": r"\frac12 ", "¼": r"\frac14 ", "ₐ": "_a", "ᵦ": "_b", "ᵢ": "_i", "ⱼ": "_j", "₁": "_1", "₂": "_2",
+    "′": "'", "∈": r"\in ", "∉": r"\notin ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+}
+_UNICODE_RE = re.compile("|".join(sorted(map(re.escape, _UNICODE), key=len, reverse=True)))
+
+
+def _depth_zero(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
+    """Spans of ``pattern``'s matches outside every bracket ({}, (), [])."""
+    depth, spans, i = 0, [], 0
+    opening, closing = "{([", "})]"
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
+            depth += 1 if text[i + 1] == "{" else -1
+            i += 2
+            continue
+        if ch in opening:
+            depth += 1
+        elif ch in closing:
+            depth -= 1
+        elif depth == 0:
+            match = pattern.match(text, i)
+            if match and match.end() > i:
+                spans.append((i, match.end()))
+                i = match.end()
+                continue
+        i += 1
+    return spans
+
+
+def _answer_segment(text: str) -> str:
+    """The answer in a line that may carry a name, a chain of relations and a trailing clause.
+
+    ``q = \\beta(k_a + k_b), \\beta \\gg 1`` gives ``\\beta(k_a + k_b)``; ``M = A A^T = \\sum_i a_i a_i^T``
+    gives ``A A^T`` (the first expression after the name); ``\\eta \\geq 1.46`` gives ``1.46``.
+    """
+    cut = [s for s, _ in _depth_zero(text, re.compile(r"[,;]|" + _CLAUSE.pattern))]
+    if cut and cut[0] > 0:
+        text = text[:cut[0]]
+    # a trailing remark in brackets: "(\\beta \\to \\infty)", "(for large t)"
+    text = re.sub(r"\s*[(\[][^()\[\]]*(\\to|\\gg|\\rightarrow|\\infty|large|>|=)[^()\[\]]*[)\]]\s*$", "", text)
+    bounds = _depth_zero(text, _RELATION)
+    if not bounds:
+        return text
+    pieces, start = [], 0
+    for s, e in bounds:
+        pieces.append(text[start:s])
+        start = e
+    pieces.append(text[start:])
+    if _LABEL.match(pieces[0]):  # "M = ...": the name says which quantity; "q = " alone is an empty answer
+        pieces = pieces[1:]
+    pieces = [p for p in pieces if p.strip()]
+    return pieces[0] if pieces else ""
 
 
 class AnswerSyntaxError(ValueError):
@@ -141,8 +234,26 @@ class _ToTuples(Transformer):
     def div(self, a, b):
         return ("div", a, b)
 
-    def pow(self, a, b):
+    def pow(self, a, _op, b):
         return ("pow", a, b)
+
+    def outer(self, a, _op, b):
+        return ("outer", a, b)
+
+    def sumindex(self, index: Token):
+        return ("name", str(index))
+
+    def sumexcept(self, index: Token, _neq, excluded):
+        return ("except", str(index), excluded)
+
+    def exclusions(self, *names):
+        return tuple(names)
+
+    def excluded(self, name: Token):
+        return str(name)
+
+    def excluded_pair(self, _index: Token, _neq, name: Token):
+        return str(name)
 
     def transpose(self, a):
         return ("transpose", a)
@@ -162,10 +273,6 @@ class _ToTuples(Transformer):
     def frac(self, _tok, num, den):
         return ("div", num, den)
 
-    def frac_digits(self, tok: Token):
-        digits = str(tok)[-2:]
-        return ("div", ("num", digits[0]), ("num", digits[1]))
-
     def sqrt(self, _tok, arg):
         return ("func", "sqrt", arg)
 
@@ -176,10 +283,16 @@ def _parser() -> Lark:
 
 
 def clean(text: str) -> str:
-    """The text with `$`, spacing commands and `\\mathrm{Var}`-style wrappers removed."""
-    text = _LEADING_NAME.sub("", _DOLLARS.sub("", text), count=1)
-    text = _NOISE.sub(" ", text)
-    return _WRAPPERS.sub(r"\2", text)
+    """The formula in an answer as typed: Unicode letters and signs written as LaTeX (μ → \\mu,
+    ᵀ → ^T, ⊗ → \\otimes), math delimiters, spacing commands and wrappers (\\mathrm{Var},
+    \\mathbf{k}) removed, and a leading name (``M =``), a chain of relations or a trailing
+    clause (``, \\beta \\gg 1``) reduced to the answer itself (`_answer_segment`)."""
+    text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
+    text = _DELIMITERS.sub("", text)
+    for _ in range(3):  # nested wrappers: \\mathbf{\\hat{k}}
+        text = _WRAPPERS.sub(r"\2", text)
+    text = _NOISE.sub(" ", _answer_segment(text)).strip()
+    return re.sub(r"[.,;]+$", "", text)
 
 
 def parse(text: str) -> Node:

@@ -17,7 +17,8 @@ import sympy as sp
 
 from . import answer_spaces
 from .answer_algebra import evaluate
-from .q1b_average import _as_beta, logits_of, pick_scale
+from .answer_scale import find_head_scales
+from .q1b_average import logits_of
 from .symbols import beta
 
 BETA = 10.0
@@ -37,14 +38,15 @@ def _numeric_logits(texts: list[str], part: str) -> tuple[list[tuple[float, floa
     except Exception:  # an unparseable or ill-shaped answer has nothing to simulate
         return None
     free = [s for _, f in values for s in f]
-    scale, note = pick_scale([x for h in logits for x in h], free)
+    heads, scale = find_head_scales(logits, free, noise_is_scale=part != "q1b_ii")
+    note = scale.note
     out = []
-    for h in logits:
-        h = [sp.sympify(x).subs(beta, BETA) for x in _as_beta(h, scale)]
+    for h in heads:
+        h = [sp.sympify(x).subs(beta, BETA) for x in h]
         if any(x.free_symbols for x in h):
             return None
         out.append(tuple(float(x) for x in h))
-    said = f"β = {BETA:g}" + (f" ({note})" if note else "") if scale is not None else "its own numbers"
+    said = f"β = {BETA:g}" + (f" ({note})" if note else "") if scale.grows else "its own numbers"
     return out, said
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .answer_algebra import Space, Value, describe, matrix_value, mul, transpose
+from .answer_scale import Scale, find_scale
 from .attention import softmax_weights
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofResult, require, show
 from .symbols import beta, extra, n
@@ -79,34 +80,11 @@ def prove_average_query() -> ProofResult:
 # ---------------------------------------------------------------------------- any query
 
 TOLERANCE = sp.Rational(1, 100)  # "averages": both weights within 0.01 of ½
-N_CEILING = 10**30  # a fixed scale that averages beyond this many keys is reported as such
 
 
 def logits_of(q: Value, space: Space, keys: tuple[str, str, str]) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
     """(k_aᵀq, k_bᵀq, k_iᵀq) of a d-vector query in an orthonormal basis (keys or means)."""
     return tuple(sp.simplify(mul(space, transpose(matrix_value(space, k)), q).scalar()) for k in keys)
-
-
-def pick_scale(exprs, free: list) -> tuple[sp.Symbol | None, str]:
-    """The growing scale of an answer: β if it appears, else its first free scalar (said in the note).
-
-    ANSWER-FILE.md: students name the scale λ, C or c; the evidence names the symbol taken.
-    Returns (None, "") when the expressions hold no free scalar (a numeric scale such as 10).
-    """
-    present = set().union(*[sp.sympify(e).free_symbols for e in exprs])
-    if beta in present:
-        return beta, ""
-    candidates = [s for s in free if s in present and s.name not in ("n", "eta")]
-    if not candidates:
-        return None, ""
-    note = f"took {show(candidates[0])} as the scale β (correct under the substitution {show(candidates[0])} = β)"
-    if len(candidates) > 1:
-        note += f", with {', '.join(show(c) for c in candidates[1:])} held fixed"
-    return candidates[0], note
-
-
-def _as_beta(exprs, scale: sp.Symbol | None):
-    return [sp.sympify(e).subs(scale, beta) if scale is not None and scale != beta else sp.sympify(e) for e in exprs]
 
 
 def _mixed(heads: list[Logits]) -> tuple[sp.Expr, sp.Expr]:
@@ -119,22 +97,34 @@ def _shown_logits(heads: list[Logits]) -> str:
     return "; ".join(f"({', '.join(show(x) for x in h)})" for h in heads)
 
 
-def decide_average(heads: list[Logits], scale: sp.Symbol | None, note: str, what: str) -> Decision:
+def decide_average(heads: list[Logits], scale: Scale, what: str) -> Decision:
     """Does the mean of these heads' outputs tend to ½(v_a + v_b)?
 
     ``heads`` are logits (on a, on b, on each other key) already written in β when the
-    scale is symbolic (``scale`` not None): then the weights must tend to ½ as β → ∞ for
-    every n ≥ 2 (a proof by limits). With a numeric scale the weights are exact numbers for
-    each n: the answer averages (both within TOLERANCE of ½) up to a largest n, which is
-    the condition; a scale that averages only for n = 2 fails.
+    scale grows (`answer_scale.Scale`): then the weights must tend to ½ as β → ∞ for every
+    n ≥ 2 (a proof by limits), other free scalars held fixed. With a scale built from the
+    keys' noise variance α, the logits' noise (standard deviation sqrt(α)·‖q‖) must vanish
+    too. With a fixed scale the weights are exact numbers for each n: the answer averages
+    (both within TOLERANCE of ½) up to a largest n, which is the condition; a scale that
+    averages only for n = 2 fails.
     """
     w_a, w_b = _mixed(heads)
-    prefix = (note + "; " if note else "") + f"{what} {_shown_logits(heads)}"
+    prefix = (scale.note + "; " if scale.note else "") + f"{what} {_shown_logits(heads)}"
     leftover = (w_a.free_symbols | w_b.free_symbols) - {n, beta}
-    if leftover:
-        return Decision(FAILS, f"{prefix}: the weights depend on {', '.join(map(str, sorted(leftover, key=str)))}, "
-                        "which the question leaves free")
-    if scale is not None:
+    if leftover and not scale.grows:
+        return Decision(FAILS, f"{prefix}: the weights depend on {', '.join(show(s) for s in sorted(leftover, key=str))}, "
+                        "which the question leaves free, and no scale grows",
+                        counterexample=_free_counterexample(w_a, w_b, leftover))
+    if scale.noise:
+        # each logit's noise has standard deviation sqrt(α)·‖q‖, and ‖q‖ is within a factor √n of Σ|logits|
+        size = max((sum(sp.Abs(x) for x in h) for h in heads), key=lambda e: sp.limit(e / beta, beta, sp.oo))
+        spread = sp.limit(scale.noise_std * size, beta, sp.oo)
+        if spread != 0:
+            return Decision(FAILS, f"{prefix}; the logits' noise has standard deviation of order "
+                            f"{show(scale.noise_std * size)}, which tends to {show(spread)}, not 0: the noise does not vanish "
+                            "against the scale, so the weights stay random", counterexample="β → ∞ (α = 1/β → 0): the logits of "
+                            "a and b differ by a Gaussian of non-vanishing spread, so α_a ≠ α_b in most samples")
+    if scale.grows:
         limits = [sp.simplify(sp.limit(w.subs(n, extra + 2), beta, sp.oo).subs(extra, n - 2)) for w in (w_a, w_b)]
         if all(sp.simplify(lim - sp.Rational(1, 2)) == 0 for lim in limits):
             return Decision(HOLDS, f"{prefix}; α_a = {show(w_a)} and α_b → ½ as β → ∞ for every n ≥ 2 (limits, proved)")
@@ -176,12 +166,12 @@ def _largest_n(w_a: sp.Expr, w_b: sp.Expr, ok) -> int | None:
     for w in (w_a, w_b):
         for target in (sp.Rational(1, 2) - TOLERANCE, sp.Rational(1, 2) + TOLERANCE):
             for r in sp.solve(sp.Eq(w.subs(n, x), target), x):
-                value = complex(sp.N(r, 50))
-                if abs(value.imag) < 1e-20 and value.real > 2:
-                    roots.append(sp.N(r, 50))
+                value = sp.N(r, 50)  # SymPy floats: a root near e^1000 is exact here, where a float overflows
+                if abs(sp.im(value)) < sp.Float("1e-20") and sp.re(value) > 2:
+                    roots.append(sp.re(value))
     if not roots:
         return None
-    lo = int(sp.floor(min(roots, key=lambda r: float(r))))
+    lo = int(sp.floor(min(roots)))
     for _ in range(3):  # a root at (or within rounding of) an integer: step to the last n inside the band
         if ok(lo) or lo <= 2:
             break
@@ -194,11 +184,25 @@ def _largest_n(w_a: sp.Expr, w_b: sp.Expr, ok) -> int | None:
 
 
 def _count(k: int) -> str:
-    return str(k) if k < 10**6 else f"{k:.3e}".replace("e+", "·10^")
+    """An integer for evidence: exact below 10^6, else its leading digits and power of ten."""
+    if k < 10**6:
+        return str(k)
+    digits = str(int(k))
+    return f"{digits[0]}.{digits[1:4]}·10^{len(digits) - 1}"
+
+
+def _free_counterexample(w_a, w_b, symbols) -> str:
+    point = {s: 0 for s in symbols}
+    point.setdefault(n, 10)
+    try:
+        return f"{', '.join(f'{show(s)} = 0' for s in symbols)}, n = 10: α_a = {float(w_a.subs(point).subs(n, 10)):.4g}, " \
+               f"α_b = {float(w_b.subs(point).subs(n, 10)):.4g}"
+    except (TypeError, ValueError):
+        return ""
 
 
 def decide_query(q: Value, free: list, space: Space, keys: tuple[str, str, str],
-                 what: str = "logits (k_aᵀq, k_bᵀq, k_iᵀq) =") -> Decision:
+                 what: str = "logits (k_aᵀq, k_bᵀq, k_iᵀq) =", noise_is_scale: bool = False) -> Decision:
     """Decide a query answer to (b) ii or (c) i: a d-vector whose output tends to ½(v_a + v_b).
 
     ``q`` is the evaluated answer, ``free`` its free scalars, ``keys`` the names of k_a, k_b and
@@ -207,5 +211,5 @@ def decide_query(q: Value, free: list, space: Space, keys: tuple[str, str, str],
     if q.shape != ("d", "1"):
         return Decision(FAILS, f"q = {q.text()} is {describe(*q.shape)}; a query is a d-vector")
     logits = logits_of(q, space, keys)
-    scale, note = pick_scale(logits, free)
-    return decide_average([tuple(_as_beta(logits, scale))], scale, note, what)
+    scale = find_scale(logits, free, noise_is_scale=noise_is_scale)
+    return decide_average([tuple(scale.as_beta(logits))], scale, what)

@@ -10,7 +10,8 @@ from sympy import stats as sps
 
 from .answer_algebra import VAR_T as VAR_T_SYMBOL, Value, add, describe, matrix_value, mul, numeric, scale, transpose
 from .answer_spaces import VALUES
-from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, pick_scale, weights
+from .answer_scale import find_scale, fixed_scale_of_exponent
+from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, weights
 from .quadrature import normal_variance
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofError, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, iso_var, n
@@ -285,19 +286,22 @@ def decide_eta_moment(value: Value, free: list, which: str) -> Decision:
                     counterexample=f"α → 0: {which} {show(truth.subs(at))} = {float(truth.subs(at)):.4g}, the answer {float(given.subs(at)):.4g}")
 
 
-def _scale_of(expr: sp.Expr, free: list, file_scale) -> tuple[sp.Expr | None, str]:
-    """The scale an answer in η uses: a free scalar (named), else the coefficient of η in an
-    exponent (e^{10(η−1)} → 10), else the file's (c) i scale."""
-    sym, note = pick_scale([expr], free)
-    if sym is not None:
-        return sym, note
-    for power in expr.atoms(sp.exp):
-        k = sp.expand(power.args[0]).coeff(eta)
-        if k != 0 and not k.free_symbols:
-            return k, f"scale {k} read from the exponent"
+WEIGHT_RESERVED = frozenset({"t"})  # in a weight or a threshold, t is α_a (ANSWER-FILE.md), never the scale
+
+
+def _scale_of(expr: sp.Expr, free: list, file_scale) -> tuple[sp.Expr, sp.Expr | None, str]:
+    """The scale an answer in η is judged at (`answer_scale`): the answer's own growing symbol
+    (written β), else the size of the coefficient of η in an exponent (e^{10(1−η)} → 10), else
+    the file's (c) i scale. Returns (the answer written in β, the scale: β, a number or None, the note)."""
+    scale = find_scale([expr], free, reserved=WEIGHT_RESERVED)
+    if scale.grows:
+        return scale.as_beta([expr])[0], beta, scale.note
+    k = fixed_scale_of_exponent(expr, eta)
+    if k is not None:
+        return expr, k, f"scale {k} read from the exponent"
     if file_scale is not None:
-        return file_scale, f"scale {file_scale} from the answer to (c) i"
-    return None, ""
+        return expr, file_scale, (f"scale {file_scale} from the answer to (c) i" if file_scale != beta else "")
+    return expr, None, ""
 
 
 def _at_scale(expr: sp.Expr, scale_value) -> sp.Expr:
@@ -313,10 +317,7 @@ def decide_weight(value: Value, free: list, which: str, file_scale=None) -> Deci
     """
     if not value.is_scalar:
         return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; a weight is a scalar")
-    given = value.scalar()
-    sym, note = _scale_of(given, free, file_scale)
-    if isinstance(sym, sp.Symbol) and sym != beta:
-        given = given.subs(sym, beta)
+    given, sym, note = _scale_of(value.scalar(), free, file_scale)
     exact = W_A if which == "a" else T
     exact = _at_scale(exact, sym)
     prefix = (note + "; " if note else "")
@@ -346,12 +347,10 @@ def decide_threshold(value: Value, free: list, file_scale=None) -> Decision:
     """
     if not value.is_scalar:
         return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; a threshold on η is a scalar")
-    given = value.scalar()
-    sym, note = pick_scale([given], free)
+    scale = find_scale([value.scalar()], free, reserved=WEIGHT_RESERVED)
+    given, sym, note = scale.as_beta([value.scalar()])[0], (beta if scale.grows else None), scale.note
     if sym is None and file_scale is not None:
-        sym, note = file_scale, f"scale {file_scale} from the answer to (c) i"
-    if isinstance(sym, sp.Symbol) and sym != beta:
-        given = given.subs(sym, beta)
+        sym, note = file_scale, (f"scale {file_scale} from the answer to (c) i" if file_scale != beta else "")
     exact = sp.log(99 * (sp.exp(beta) + n - 2)) / beta
     exact2 = 1 + sp.log(99) / beta
     prefix = (note + "; " if note else "")
@@ -410,11 +409,14 @@ def covariance_counterexample(given: Value, truth: Value, var_value: float = 0.1
     return f"{names}, Var[t] = {var_value}: the answer gives {shown(g)}, Cov[c] = {shown(tr)}"
 
 
-def decide_covariance(value: Value, free: list) -> Decision:
+def decide_covariance(value: Value, free: list, file_scale=None) -> Decision:
     """Decide Cov[c] of (c) ii: Var[t](v_a − v_b)(v_a − v_b)ᵀ, a d×d matrix (t = α_a, n = 2).
 
     c − E[c] = (t − E[t])(v_b − v_a) (proved by `check_covariance_formula`), so the answer
     must be d×d and equal to it; the residual is the evidence, numbers the counterexample.
+    The β → ∞ limit ¼(v_a − v_b)(v_a − v_b)ᵀ (Var[t] → ¼, `limit_var_t`) holds as a limit,
+    as the large-scale answers of the other parts do; with the file's (c) i scale a fixed
+    number ``file_scale``, it holds with that condition, Var[t] at that scale by quadrature.
     """
     require(check_covariance_formula())
     truth = exact_covariance()
@@ -427,6 +429,17 @@ def decide_covariance(value: Value, free: list) -> Decision:
     if not residual.terms:
         return Decision(HOLDS, f"the answer minus Cov[c] = {truth.text()} simplifies to 0; c − E[c] = (t − E[t])(v_b − v_a) "
                         "exactly for n = 2 (proved), and the n − 2 other keys add O((n − 2)e^(−β))")
+    limit, derivation = limit_var_t()
+    quarter = limit.subs(eta_var, sp.Rational(1, 2))  # Var[t] → ¼ for the question's η ~ N(1, ½)
+    limit_truth = Value(tuple((w, sp.sympify(c).subs(VAR_T_SYMBOL, quarter)) for w, c in truth.terms), "d", "d")
+    if derivation.ok and not add(value, scale(limit_truth, -1)).simplified().terms:
+        lead = (f"Cov[c] = {truth.text()} exactly; {derivation.evidence} as β → ∞ (η ~ N(1, ½)), so the answer "
+                f"{value.text()} is its limit")
+        if file_scale is not None and file_scale != beta and sp.sympify(file_scale).is_number:
+            at = var_t(float(file_scale), 0.5)
+            return Decision(HOLDS_WITH_CONDITIONS, f"{lead}; at the file's (c) i scale {file_scale}, Var[t] = {at:.4f} (quadrature)",
+                            condition=f"a growing scale (at scale {file_scale}: Var[t] = {at:.4f}, not ¼)")
+        return Decision(HOLDS, f"{lead} (the question's large scale; limits, proved)")
     return Decision(FAILS, f"the answer minus Cov[c] = {truth.text()} is {residual.text()}, not 0",
                     counterexample=covariance_counterexample(value, truth))
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import sympy as sp
 from sympy import stats as sps
 
-from .answer_algebra import Value, add, describe, scale
+from .answer_algebra import VAR_HEAD, VAR_T, Value, add, describe, scale
 from .answer_spaces import MEANS
 from .attention import softmax_weights
-from .q1b_average import _as_beta, decide_average, logits_of, pick_scale
+from .answer_scale import find_head_scales
+from .q1b_average import decide_average, logits_of
 from .quadrature import normal_variance
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, n
@@ -150,9 +151,8 @@ def decide_heads(q1: Value, q2: Value, free: list) -> Decision:
                         "(the same head, sharper or flatter), and the question requires different heads",
                         counterexample="any keys: both heads rank the keys alike, so ½(c_1 + c_2) is one head's kind of output")
     logits = [logits_of(q, MEANS, MEAN_NAMES) for q in (q1, q2)]
-    scale_sym, note = pick_scale([x for h in logits for x in h], free)
-    heads = [tuple(_as_beta(h, scale_sym)) for h in logits]
-    return decide_average(heads, scale_sym, note, "head logits (μ_aᵀq, μ_bᵀq, μ_iᵀq) =")
+    heads, scale = find_head_scales(logits, free)
+    return decide_average(heads, scale, "head logits (μ_aᵀq, μ_bᵀq, μ_iᵀq) =")
 
 
 P_NEG = sp.Rational(1, 2) * sp.erfc(1)  # P(η < 0) for η ~ N(1, ½): Φ(−√2) = erfc(1)/2
@@ -166,6 +166,47 @@ def _head_coefficients(heads) -> list[tuple[sp.Expr, sp.Expr]]:
 def _head_weight(coef_a, coef_b):
     """α_a of one head for n = 2 (keys a and b only), as a function of η."""
     return 1 / (1 + sp.exp(coef_b - coef_a * eta))
+
+
+def _head_variances(value: Value, coefs, varying) -> tuple[Value, str]:
+    """The answer with Var(c_1), Var(c_2) read for the file's heads (`answer_algebra.VAR_HEAD`):
+    Var[h_j] is Var[t] for the head that depends on η (t its α_a), 0 for a head that does not."""
+    used = [j for j, sym in VAR_HEAD.items() if any(sp.sympify(c).has(sym) for _, c in value.terms)]
+    if not used:
+        return value, ""
+    same = len(varying) == 1 or all(sp.simplify(a - varying[0][0]) == 0 and sp.simplify(b - varying[0][1]) == 0
+                                    for a, b in varying)
+    subs, said = {}, []
+    for j in used:
+        a, _ = coefs[j - 1]
+        if sp.simplify(a) == 0:
+            subs[VAR_HEAD[j]] = 0
+            said.append(f"Var(c_{j}) = 0 (head {j} does not depend on η)")
+        elif same:
+            subs[VAR_HEAD[j]] = VAR_T
+            said.append(f"Var(c_{j}) = Var[t](v_a − v_b)(v_a − v_b)ᵀ (head {j}'s weight on v_a is t)")
+    out = Value(tuple((w, sp.sympify(c).subs(subs)) for w, c in value.terms), value.rows, value.cols)
+    return out, ("; reading " + ", ".join(said)) if said else ""
+
+
+def _zero_at_fixed_scale(lead: str, varying) -> Decision:
+    """The answer 0 for heads of a fixed scale: Var[h] > 0 at every scale, 0 only in a limit the answer does not take.
+
+    With no scale at all (a head μ_a) the weight 1/(1 + e^{−η}) varies with η everywhere: fails.
+    With a larger fixed number the variance is small, and 0 is its large-scale limit: holds
+    with that condition. Both sizes are the quadrature of Var[h_a] over η ~ N(1, ½), n = 2.
+    """
+    a, b = varying[0]
+    weight = sp.lambdify(eta, _head_weight(a, b), "numpy")
+    var_h = normal_variance(weight, 1.0, 0.5, breakpoints=(0.0,))
+    tr = float(var_h) / 4 if len(varying) == 1 else float(var_h)
+    size = f"Var[h_a] = {var_h:.4g} at the heads' own scale {show(a)} (quadrature, η ~ N(1, ½)), so tr Cov[c] = " \
+           f"{tr:.4g}·‖v_a − v_b‖²"
+    if bool(sp.Abs(a) <= 1):
+        return Decision(FAILS, f"{lead}; the heads have no growing scale: {size}, not 0, and no limit makes it vanish",
+                        counterexample=f"v_a = e_1, v_b = e_2: tr Cov[c] = {2 * tr:.4g}, not 0")
+    return Decision(HOLDS_WITH_CONDITIONS, f"{lead}; {size}: small, and 0 only as the scale grows (with η < 0 ignored)",
+                    condition=f"a growing scale, ignoring η < 0 (at {show(a)}: tr Cov[c] = {tr:.4g}·‖v_a − v_b‖²)")
 
 
 def decide_two_head_covariance(value: Value, free: list, heads=None, ignore_negative: bool = False) -> Decision:
@@ -200,10 +241,15 @@ def decide_two_head_covariance(value: Value, free: list, heads=None, ignore_nega
         factor, t_is = None, "both heads depend on η differently"
     truth = exact_covariance(factor) if factor is not None else None
     lead = f"heads {shown_heads}; c = v_b + ½(h_1 + h_2)(v_a − v_b) for n = 2, so Cov[c] = Var[½(h_1 + h_2)](v_a − v_b)(v_a − v_b)ᵀ"
+    value, said = _head_variances(value, coefs, varying)
+    lead += said
     if truth is not None and not add(value, scale(truth, -1)).simplified().terms:
         return Decision(HOLDS, f"{lead} = {truth.text()} ({t_is}); the answer minus it simplifies to 0")
     if value.is_zero():
         flips = [sp.limit(b / a, beta, sp.oo) if (a.has(beta) or b.has(beta)) else b / a for a, b in varying]
+        fixed = varying and not any(a.has(beta) or b.has(beta) for a, b in varying)
+        if fixed and all(bool(f <= 0) for f in flips):
+            return _zero_at_fixed_scale(lead, varying)
         if all(bool(f <= 0) for f in flips):
             p = float(P_NEG)
             limit_cov = sp.Rational(1, 4) * P_NEG * (1 - P_NEG) if len(varying) == 1 else P_NEG * (1 - P_NEG)
