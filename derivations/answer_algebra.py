@@ -52,6 +52,16 @@ class AnswerMeaningError(ValueError):
     """The answer parses but names something this part does not have, or uses an unsupported form."""
 
 
+class NotReducible(AnswerMeaningError):
+    """The answer is well-formed, but a step of it (the inverse of a singular-looking matrix) is
+    beyond what the question's relations reduce: the answer is `not-checkable`, with this reason."""
+
+
+class ForeignVectors(AnswerMeaningError):
+    """A well-formed answer built from another part's vectors (the random keys k_a in (c), where q
+    must be designed from the known means): a wrong answer, decided `fails` with this reason."""
+
+
 class ShapeMismatch(ValueError):
     """Two objects of incompatible shapes were added or multiplied; the message names both shapes."""
 
@@ -104,7 +114,8 @@ class Space:
     ``(left factor, right factor)`` (by name and transposition) to ``(coefficient, word)``;
     ``identities`` names the identity factors, which vanish beside any other factor;
     ``aliases`` maps other spellings (``K_a``) to a name; ``columns`` maps a column name
-    used in sums (``a``) to its matrix (``A``) and the sum's range.
+    used in sums (``a``) to its matrix (``A``) and the sum's range; ``foreign`` names vectors of
+    another part that an answer here must not be built from, with the reason (`ForeignVectors`).
     """
 
     title: str
@@ -114,6 +125,7 @@ class Space:
     aliases: dict[str, str] = field(default_factory=dict)
     columns: dict[str, tuple[str, str]] = field(default_factory=dict)
     hint: str = ""
+    foreign: dict[str, str] = field(default_factory=dict)  # another part's vector -> why an answer here cannot use it
 
     def factor(self, name: str) -> Factor:
         rows, cols = self.objects[name]
@@ -394,10 +406,11 @@ class Evaluator:
             from .answer_scale import INFINITY
 
             return self._free(INFINITY)
-        if raw == "t":  # α_a inside weights and covariances, and a free letter (a scale) elsewhere
-            return self._free(KNOWN_SCALARS["t"])
-        if raw in KNOWN_SCALARS:
-            return scalar_value(KNOWN_SCALARS[raw])
+        if raw in KNOWN_SCALARS:  # recorded: t or L may be the scale where that is their only reading
+            sym = KNOWN_SCALARS[raw]
+            return self._free(sym) if isinstance(sym, sp.Symbol) else scalar_value(sym)
+        if self.space.foreign and canonical in self.space.foreign:
+            raise ForeignVectors(f"{raw} {self.space.foreign[canonical]}")
         if canonical in self.all_object_names or raw in self.all_object_names:
             if len(raw) == 1 and raw.isalpha():
                 # A (the matrix of (b) i) in a query can only be a number: "A(k_a + k_b)"
@@ -439,7 +452,10 @@ class Evaluator:
                 raise AnswerMeaningError("division by zero")
             return scale(num, 1 / den.scalar())
         if kind == "transpose":
-            return transpose(self(node[1]))
+            inner = node[1]
+            if inner[0] == "name" and self._juxtaposed(inner[1]):  # AA': the mark belongs to the last letter
+                return mul(self.space, self(("name", inner[1][:-1])), transpose(self(("name", inner[1][-1]))))
+            return transpose(self(inner))
         if kind == "outer":  # x ⊗ y = x yᵀ for column vectors
             x, y = self(node[1]), self(node[2])
             if x.is_scalar or y.is_scalar:
@@ -455,9 +471,13 @@ class Evaluator:
             return self.sum(node[1], node[2])
         raise AnswerMeaningError(f"unsupported form {kind!r}")
 
+    def _juxtaposed(self, raw: str) -> bool:
+        """A run of letters that is a product (AA, lm), not one name (beta, ell, Id)."""
+        return len(raw) > 1 and raw.isalpha() and raw not in GREEK and raw not in KNOWN_SCALARS \
+            and raw not in self.space.objects and raw not in self.space.aliases and raw != "infty"
+
     def power(self, base_node: Node, exp_node: Node) -> Value:
-        if base_node[0] == "name" and len(base_node[1]) > 1 and base_node[1].isalpha() and base_node[1] not in GREEK \
-                and base_node[1] not in KNOWN_SCALARS and base_node[1] not in self.space.objects:
+        if base_node[0] == "name" and self._juxtaposed(base_node[1]):
             # LaTeX: in AA^T the exponent belongs to the last letter only
             head = ("name", base_node[1][:-1])
             return mul(self.space, self(head), self.power(("name", base_node[1][-1]), exp_node))
@@ -496,13 +516,15 @@ class Evaluator:
             word, coef = terms[0]
             if word and all(f.name in self.space.identities for f in word):
                 return Value(((word, 1 / coef),), value.rows, value.cols)
-        raise AnswerMeaningError(f"the inverse of {simplified.text()}: only a multiple of the identity (such as AᵀA = I) "
+        raise NotReducible(f"the inverse of {simplified.text()}: only a multiple of the identity (such as AᵀA = I) "
                                  "is inverted; this one is singular or not reduced by the question's relations")
 
     def func(self, name: str, arg_node: Node) -> Value:
         if name in ("Var", "Cov"):
             return self.variance(arg_node)
         arg = self(arg_node)
+        if name in ("norm", "abs") and arg.cols == "1" and not arg.is_scalar:  # ‖x‖ = sqrt(xᵀx)
+            return scalar_value(sp.sqrt(mul(self.space, transpose(arg), arg).scalar()))
         if name == "sigma" and not arg.is_scalar:  # σ(μ_a + μ_b): a scalar σ times a vector
             return mul(self.space, self._free(sp.Symbol("sigma", real=True)), arg)
         if not arg.is_scalar:

@@ -16,7 +16,7 @@ from functools import lru_cache
 import sympy as sp
 
 from . import answer_spaces, q1b_average, q1b_projection, q1c_single_head, q1d_multi_head, q2g_complexity
-from .answer_algebra import AnswerMeaningError, ShapeMismatch, evaluate_with_notes
+from .answer_algebra import AnswerMeaningError, ForeignVectors, NotReducible, ShapeMismatch, evaluate_with_notes
 from .answer_scale import find_head_scales, find_scale
 from .answer_file import COUNTS, PARTS
 from .answer_grammar import AnswerSyntaxError
@@ -39,6 +39,14 @@ class Unparseable(Exception):
     pass
 
 
+class WrongObjects(Exception):
+    """A well-formed answer built from vectors this part cannot use: `fails`, with the reason."""
+
+
+class Undecided(Exception):
+    """A well-formed answer with a step the question's relations do not reduce: `not-checkable`."""
+
+
 def _value(text, kind: str):
     """(value, free scalars) of an answer text in its part's space (raises `Unparseable`, `ShapeMismatch`)."""
     value, free, _ = _value_with_notes(text, kind)
@@ -53,19 +61,24 @@ def _value_with_notes(text, kind: str):
         return evaluate_with_notes(text, SPACE.get(kind, answer_spaces.SCALARS), answer_spaces.ALL_OBJECT_NAMES)
     except AnswerSyntaxError as exc:
         raise Unparseable(f"does not parse: {exc}") from None
+    except NotReducible as exc:
+        raise Undecided(str(exc)) from None
+    except ForeignVectors as exc:
+        raise WrongObjects(str(exc)) from None
     except AnswerMeaningError as exc:
         raise Unparseable(str(exc)) from None
 
 
 def _scale_of_query(text) -> sp.Expr | None:
-    """The scale of a (c) i answer, for (c) ii: β (or the free scalar taken as it) or the number on μ_a."""
+    """The scale of a (c) i answer, for (c) ii: its growing letter (β, λ, t; β for α^{-1/4}), or the number on μ_a."""
     try:
         q, free = _value(text, "query_means")
         logits = q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i"))
-    except (Unparseable, ShapeMismatch):
+    except (Unparseable, Undecided, WrongObjects, ShapeMismatch):
         return None
-    if find_scale(logits, free, noise_is_scale=True).grows:
-        return beta
+    scale = find_scale(logits, free, noise_is_scale=True)
+    if scale.grows:  # the letter itself (t, λ): a weight written with it is at that scale
+        return beta if scale.noise else scale.symbols[0]
     return logits[0] if logits[0].is_number and logits[0] > 0 else None
 
 
@@ -79,7 +92,7 @@ def _heads_of(answers: dict):
         if q1.shape != ("d", "1") or q2.shape != ("d", "1"):
             return None
         logits = [q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i")) for q in (q1, q2)]
-    except (Unparseable, ShapeMismatch):
+    except (Unparseable, Undecided, WrongObjects, ShapeMismatch):
         return None
     heads, _ = find_head_scales(logits, f1 + [s for s in f2 if s not in f1])
     return tuple(tuple(h) for h in heads)
@@ -121,6 +134,10 @@ def _decide(kind: str, field: str, text, extra) -> tuple[Decision, str]:
         value, free, notes = _value_with_notes(text, kind)
     except Unparseable as exc:
         return Decision(UNPARSEABLE, str(exc)), _name(fn)
+    except Undecided as exc:
+        return Decision(NOT_CHECKABLE, str(exc)), _name(fn)
+    except WrongObjects as exc:
+        return Decision(FAILS, str(exc)), _name(fn)
     except ShapeMismatch as exc:
         return Decision(FAILS, f"the expression adds or multiplies objects of incompatible shapes: {exc}"), _name(fn)
     try:
@@ -172,6 +189,10 @@ def _heads_decision(t1, t2) -> Decision:
         (q1, f1, n1), (q2, f2, n2) = _value_with_notes(t1, "heads"), _value_with_notes(t2, "heads")
     except Unparseable as exc:
         return Decision(UNPARSEABLE, str(exc))
+    except Undecided as exc:
+        return Decision(NOT_CHECKABLE, str(exc))
+    except WrongObjects as exc:
+        return Decision(FAILS, str(exc))
     except ShapeMismatch as exc:
         return Decision(FAILS, f"shape error: {exc}")
     return _with_notes(q1d_multi_head.decide_heads(q1, q2, f1 + [s for s in f2 if s not in f1]), list(dict.fromkeys(n1 + n2)))
@@ -203,5 +224,5 @@ def plain(part: str, field: str, text) -> str:
     try:
         value, _ = _value(text, "heads" if kind == "heads" else kind)
         return value.text()
-    except (Unparseable, ShapeMismatch):
+    except (Unparseable, Undecided, WrongObjects, ShapeMismatch):
         return text

@@ -83,6 +83,8 @@ exclusions: exclusion ("," exclusion)*
         | SIGMA_FUNC "(" expr ")"       -> func
         | FRAC fracarg fracarg          -> frac
         | SQRT fracarg                  -> sqrt
+        | NORM expr NORM                -> norm
+        | "|" expr "|"                  -> absolute
         | "(" expr ")"
         | "[" expr "]"
         | "{" expr "}"
@@ -93,6 +95,7 @@ exclusions: exclusion ("," exclusion)*
         | CMD                           -> command
 
 SUM.2: /\\sum(?![A-Za-z])/
+NORM.3: /\\\||\\[lr]Vert(?![A-Za-z])|\|\|/
 TIMES.3: /\\(cdot|times)(?![A-Za-z])/
 OTIMES.3: /\\otimes(?![A-Za-z])/
 NEQ.3: /\\(neq|ne|notin)(?![A-Za-z])/
@@ -134,8 +137,21 @@ _UNICODE = {
     "≠": r"\neq ", "≪": r"\ll ", "≫": r"\gg ", "·": r"\cdot ", "⋅": r"\cdot ", "∙": r"\cdot ", "×": r"\times ", "−": "-",
     "–": "-", "√": r"\sqrt ", "≈": r"\approx ", "≥": r"\geq ", "≤": r"\leq ", "→": r"\to ", "²": "^2", "³": "^3",
     "⁻¹": "^{-1}", "½": r"\frac12 ", "¼": r"\frac14 ", "ₐ": "_a", "ᵦ": "_b", "ᵢ": "_i", "ⱼ": "_j", "₁": "_1", "₂": "_2",
-    "′": "'", "∈": r"\in ", "∉": r"\notin ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    "′": "'", "∈": r"\in ", r"\micro": r"\mu ", "∉": r"\notin ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
 }
+# A matrix written as its columns, [a_1, \dots, a_m] or \begin{bmatrix} a_1 & \cdots & a_m \end{bmatrix}, is A
+# (B for b_1..b_p); written as its rows a_1^T \\ \vdots \\ a_m^T it is Aᵀ.
+_OPEN = r"(?:\\left\s*\[\s*|\[\s*)?\\begin\{(?:[bpvB]?matrix|array)\}(?:\{[^{}]*\})?|\\left\s*\[|\["
+_CLOSE = r"\\end\{(?:[bpvB]?matrix|array)\}(?:\s*\\right\s*\]|\s*\])?|\\right\s*\]|\]"
+_DOTS = r"(?:\\[lcv]?dots|\\cdots|\\vdots|\.\.\.|…)"
+_SEP = r"(?:\s*(?:,|&|\\\\)\s*|\s+)"
+_TOP = r"\^\s*\{?\s*(?:\\top|T|\\intercal)\s*\}?"
+_ONE = r"([ab])_\{?1\}?"
+_COLUMNS = re.compile(rf"(?:{_OPEN})\s*{_ONE}{_SEP}(?:\1_\{{?2\}}?{_SEP})?(?:{_DOTS}{_SEP})?\1_\{{?[mp]\}}?\s*(?:{_CLOSE})")
+_ROWS = re.compile(rf"(?:{_OPEN})\s*{_ONE}\s*{_TOP}{_SEP}(?:\1_\{{?2\}}?\s*{_TOP}{_SEP})?(?:{_DOTS}{_SEP})?"
+                   rf"\1_\{{?[mp]\}}?\s*{_TOP}\s*(?:{_CLOSE})")
+# "L.µ_a": a full stop between two factors is a product (A.T stays the transpose, 0.5 a number).
+_DOT_PRODUCT = re.compile(r"(?<=[A-Za-z}\)])\s*\.(?!T(?![A-Za-z]))(?=\s*[\\A-Za-z(])")
 _UNICODE_RE = re.compile("|".join(sorted(map(re.escape, _UNICODE), key=len, reverse=True)))
 
 
@@ -276,6 +292,12 @@ class _ToTuples(Transformer):
     def sqrt(self, _tok, arg):
         return ("func", "sqrt", arg)
 
+    def norm(self, _open, arg, _close):
+        return ("func", "norm", arg)
+
+    def absolute(self, arg):
+        return ("func", "abs", arg)
+
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
@@ -289,6 +311,9 @@ def clean(text: str) -> str:
     clause (``, \\beta \\gg 1``) reduced to the answer itself (`_answer_segment`)."""
     text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
     text = _DELIMITERS.sub("", text)
+    text = _ROWS.sub(lambda m: " " + m.group(1).upper() + "^T ", text)
+    text = _COLUMNS.sub(lambda m: " " + m.group(1).upper() + " ", text)
+    text = _DOT_PRODUCT.sub(" ", text)
     for _ in range(3):  # nested wrappers: \\mathbf{\\hat{k}}
         text = _WRAPPERS.sub(r"\2", text)
     text = _NOISE.sub(" ", _answer_segment(text)).strip()

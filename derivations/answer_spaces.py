@@ -44,9 +44,12 @@ MATRIX = _matrix_space()
 KEYS = Space(title="(b) ii", objects={"k_a": ("d", "1"), "k_b": ("d", "1"), "k_i": ("d", "1")},
              rules=orthonormal_rules(["k_a", "k_b", "k_i"]), aliases={"K_a": "k_a", "K_b": "k_b", "K_i": "k_i"},
              hint=" (the query is built from k_a, k_b, k_i and scalars)")
+_RANDOM_KEY = ("is a random key in (c) and (d), drawn after q is chosen: the query must be designed from the known "
+               "means μ_a, μ_b, μ_i (QUESTIONS.md (c) i)")
 MEANS = Space(title="(c) and (d)", objects={"mu_a": ("d", "1"), "mu_b": ("d", "1"), "mu_i": ("d", "1")},
               rules=orthonormal_rules(["mu_a", "mu_b", "mu_i"]),
-              hint=" (queries are built from the means μ_a, μ_b, μ_i and scalars)")
+              hint=" (queries are built from the means μ_a, μ_b, μ_i and scalars)",
+              foreign={name: _RANDOM_KEY for name in ("k_a", "k_b", "k_i", "K_a", "K_b", "K_i")})
 VALUES = Space(title="a covariance", objects={"v_a": ("d", "1"), "v_b": ("d", "1")},
                aliases={"V_a": "v_a", "V_b": "v_b"},
                hint=" (a covariance is built from v_a, v_b and Var[t])")

@@ -128,9 +128,10 @@ def decide_average(heads: list[Logits], scale: Scale, what: str) -> Decision:
         limits = [sp.simplify(sp.limit(w.subs(n, extra + 2), beta, sp.oo).subs(extra, n - 2)) for w in (w_a, w_b)]
         if all(sp.simplify(lim - sp.Rational(1, 2)) == 0 for lim in limits):
             return Decision(HOLDS, f"{prefix}; α_a = {show(w_a)} and α_b → ½ as β → ∞ for every n ≥ 2 (limits, proved)")
-        point = {n: 10, beta: 20}
+        point = {n: 10, beta: 20, **{s: 1 for s in leftover}}
+        held = "".join(f", {show(s)} = 1" for s in sorted(leftover, key=str))
         return Decision(FAILS, f"{prefix}; as β → ∞ the weights on (a, b) tend to ({show(limits[0])}, {show(limits[1])}), not (½, ½)",
-                        counterexample=f"n = 10, β = 20: α_a = {float(w_a.subs(point)):.6g}, α_b = {float(w_b.subs(point)):.6g}")
+                        counterexample=f"n = 10, β = 20{held}: α_a = {float(w_a.subs(point)):.6g}, α_b = {float(w_b.subs(point)):.6g}")
 
     def ok(keys: int) -> bool:  # exact numbers compared by SymPy (adaptive precision, no float rounding)
         return all(bool(sp.Abs(w.subs(n, keys) - sp.Rational(1, 2)) <= TOLERANCE) for w in (w_a, w_b))

@@ -8,12 +8,12 @@ from __future__ import annotations
 import sympy as sp
 from sympy import stats as sps
 
-from .answer_algebra import VAR_T as VAR_T_SYMBOL, Value, add, describe, matrix_value, mul, numeric, scale, transpose
+from .answer_algebra import VAR_HEAD, VAR_T as VAR_T_SYMBOL, Value, add, describe, matrix_value, mul, numeric, scale, transpose
 from .answer_spaces import VALUES
 from .answer_scale import find_scale, fixed_scale_of_exponent
 from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, weights
 from .quadrature import normal_variance
-from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofError, ProofResult, require, show
+from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, UNPARSEABLE, Check, Decision, ProofError, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, iso_var, n
 
 # (c) ii logits with q = beta (mu_a + mu_b), in the iso_var → 0 limit: (beta·eta, beta, 0).
@@ -289,19 +289,53 @@ def decide_eta_moment(value: Value, free: list, which: str) -> Decision:
 WEIGHT_RESERVED = frozenset({"t"})  # in a weight or a threshold, t is α_a (ANSWER-FILE.md), never the scale
 
 
+ETA_STANDINS = frozenset({"gamma", "epsilon", "varepsilon", "xi", "zeta", "theta", "nu", "kappa"})
+
+
+def _read_eta(expr: sp.Expr, free: list) -> tuple[sp.Expr, str]:
+    """η written with another letter (k_a = γμ_a, "ε ~ N(1, ½)"): where the answer has no η and
+    exactly one such Greek letter, it is read as η, and the note says so."""
+    if expr.has(eta):
+        return expr, ""
+    standins = [s for s in free if s in expr.free_symbols and s.name.partition("_")[0] in ETA_STANDINS]
+    if len(standins) != 1:
+        return expr, ""
+    return expr.subs(standins[0], eta), f"read {show(standins[0])} as η (k_a ≈ {show(standins[0])}·μ_a)"
+
+
 def _scale_of(expr: sp.Expr, free: list, file_scale) -> tuple[sp.Expr, sp.Expr | None, str]:
-    """The scale an answer in η is judged at (`answer_scale`): the answer's own growing symbol
-    (written β), else the size of the coefficient of η in an exponent (e^{10(1−η)} → 10), else
-    the file's (c) i scale. Returns (the answer written in β, the scale: β, a number or None, the note)."""
+    """The scale an answer in η is judged at (`answer_scale`): the file's (c) i scale letter where the
+    answer uses it, else the answer's own growing symbol (written β), else the size of the
+    coefficient of η in an exponent (e^{10(1−η)} → 10), else the file's (c) i scale. Returns
+    (the answer written in β, the scale: β, a number or None, the note)."""
+    if isinstance(file_scale, sp.Symbol) and file_scale != beta and expr.has(file_scale):
+        return expr.subs(file_scale, beta), beta, f"took {show(file_scale)} as the scale β, as the answer to (c) i does"
     scale = find_scale([expr], free, reserved=WEIGHT_RESERVED)
     if scale.grows:
         return scale.as_beta([expr])[0], beta, scale.note
     k = fixed_scale_of_exponent(expr, eta)
     if k is not None:
         return expr, k, f"scale {k} read from the exponent"
+    if isinstance(file_scale, sp.Symbol):
+        return expr, beta, ""
     if file_scale is not None:
-        return expr, file_scale, (f"scale {file_scale} from the answer to (c) i" if file_scale != beta else "")
+        return expr, file_scale, f"scale {file_scale} from the answer to (c) i"
     return expr, None, ""
+
+
+def _leftover(given: sp.Expr, prefix: str, what: str, allowed=frozenset({eta, beta, n})) -> Decision | None:
+    """`fails` when an answer depends on symbols the question's quantity does not (d, γ and ε together;
+    η in a threshold on η)."""
+    extra_symbols = sorted(given.free_symbols - allowed, key=str)
+    if not extra_symbols:
+        return None
+    point = {**{s: 2 for s in extra_symbols}, beta: 10, n: 2, eta: 2}
+    other = {**point, **{s: 3 for s in extra_symbols}}
+    values = [float(sp.N(given.subs(p), 15)) for p in (point, other)]
+    names = ", ".join(show(s) for s in extra_symbols)
+    inputs = ", ".join(show(s) for s in sorted(allowed, key=str))
+    return Decision(FAILS, f"{prefix}the answer depends on {names}, and {what} is a function of {inputs} only",
+                    counterexample=f"β = 10, n = 2, η = 2: {names} = 2 gives {values[0]:.6g}, {names} = 3 gives {values[1]:.6g}")
 
 
 def _at_scale(expr: sp.Expr, scale_value) -> sp.Expr:
@@ -317,10 +351,14 @@ def decide_weight(value: Value, free: list, which: str, file_scale=None) -> Deci
     """
     if not value.is_scalar:
         return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; a weight is a scalar")
-    given, sym, note = _scale_of(value.scalar(), free, file_scale)
+    given, reading = _read_eta(value.scalar(), free)
+    given, sym, note = _scale_of(given, free, file_scale)
     exact = W_A if which == "a" else T
     exact = _at_scale(exact, sym)
-    prefix = (note + "; " if note else "")
+    prefix = "".join(x + "; " for x in (reading, note) if x)
+    wrong = _leftover(given, prefix, f"α_{which}")
+    if wrong is not None:
+        return wrong
     shown_exact = f"exact α_{which} = {show(exact)}"
     if sp.simplify(given - exact) == 0:
         return Decision(HOLDS, f"{prefix}{shown_exact} for n keys, equal to the answer (simplified residual 0)")
@@ -347,15 +385,27 @@ def decide_threshold(value: Value, free: list, file_scale=None) -> Decision:
     """
     if not value.is_scalar:
         return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; a threshold on η is a scalar")
-    scale = find_scale([value.scalar()], free, reserved=WEIGHT_RESERVED)
-    given, sym, note = scale.as_beta([value.scalar()])[0], (beta if scale.grows else None), scale.note
+    given, reading = _read_eta(value.scalar(), free)
+    if isinstance(file_scale, sp.Symbol) and file_scale != beta and given.has(file_scale):
+        given, sym, note = given.subs(file_scale, beta), beta, f"took {show(file_scale)} as the scale β, as the answer to (c) i does"
+    else:
+        scale = find_scale([given], free, reserved=WEIGHT_RESERVED)
+        given, sym, note = scale.as_beta([given])[0], (beta if scale.grows else None), scale.note
     if sym is None and file_scale is not None:
-        sym, note = file_scale, (f"scale {file_scale} from the answer to (c) i" if file_scale != beta else "")
+        sym, note = (beta, "") if isinstance(file_scale, sp.Symbol) else (file_scale, f"scale {file_scale} from the answer to (c) i")
+    note = "; ".join(x for x in (reading, note) if x)
+    wrong = _leftover(given, note + "; " if note else "", "the threshold on η", frozenset({beta, n}))
+    if wrong is not None:
+        return wrong
     exact = sp.log(99 * (sp.exp(beta) + n - 2)) / beta
     exact2 = 1 + sp.log(99) / beta
     prefix = (note + "; " if note else "")
     if isinstance(sym, sp.Symbol) and not given.has(beta):
         sym = None  # a number against a symbolic scale: right for large enough β
+    if sym is None and not given.is_number:
+        return Decision(FAILS, f"{prefix}α_a ≥ 0.99 ⇔ η ≥ {show(exact)}, which depends on the scale β; the answer "
+                        f"{show(given)} has no scale", counterexample=f"β = 10 and β = 20 (n = 2) need η ≥ "
+                        f"{float(exact2.subs(beta, 10)):.4f} and {float(exact2.subs(beta, 20)):.4f}")
     if sym is None:
         if given > 1:
             need = sp.log(99) / (given - 1)
@@ -372,6 +422,11 @@ def decide_threshold(value: Value, free: list, file_scale=None) -> Decision:
         return Decision(FAILS, f"{prefix}α_a ≥ 0.99 ⇔ η ≥ {show(exact)}; the answer minus it is {show(sp.simplify(given - exact2))} at n = 2",
                         counterexample=f"β = 10, n = 2: at η = {float(given.subs(beta, 10)):.4g}, α_a = {float(w):.4g}")
     k = sym
+    if given.has(n):
+        if sp.simplify(given - exact.subs(beta, k)) == 0:
+            return Decision(HOLDS, f"{prefix}α_a ≥ 0.99 ⇔ η ≥ {show(exact.subs(beta, k))} at scale {k}, the answer (for n keys)")
+        given = given.subs(n, 2)
+        prefix += "the answer at n = 2; "
     w = sp.simplify(W_A.subs({beta: k, n: 2, eta: given}))
     need = exact2.subs(beta, k)
     if bool(w >= THRESHOLD_WEIGHT):
@@ -420,6 +475,10 @@ def decide_covariance(value: Value, free: list, file_scale=None) -> Decision:
     """
     require(check_covariance_formula())
     truth = exact_covariance()
+    heads = [j for j, sym in VAR_HEAD.items() if any(sp.sympify(c).has(sym) for _, c in value.terms)]
+    if heads:
+        return Decision(UNPARSEABLE, f"Var(c_{heads[0]}) is the variance of one head's output in (d) ii; (c) ii has one head, "
+                        "whose output is c: write Cov[c] with Var[t]")
     if value.is_scalar and value.is_zero():
         value = Value((), "d", "d")
     if value.shape != ("d", "d"):

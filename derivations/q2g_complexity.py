@@ -58,7 +58,14 @@ def decide_ratio(value: Value, free: list, counts: str = "attention") -> Decisio
     residual = sp.simplify(given - truth)
     if residual == 0:
         return Decision(HOLDS, f"{lead}; the answer minus it simplifies to 0")
-    point = {k: v for k, v in COURSE_POINT.items()}
+    point = dict(COURSE_POINT)
+    extra_symbols = sorted(given.free_symbols - set(point), key=str)
+    if extra_symbols:  # h heads, f a width: the counted ratio has none of them, so two values of them disagree
+        names = ", ".join(map(str, extra_symbols))
+        values = [given.subs(point).subs({s: k for s in extra_symbols}) for k in (1, 2)]
+        return Decision(FAILS, f"{lead}; the answer depends on {names}, which the counted ratio does not",
+                        counterexample=f"L = 4, ℓ = 128, m = 64, d = 256: {names} = 1 gives {float(values[0]):.4g}, "
+                        f"{names} = 2 gives {float(values[1]):.4g}, the counted ratio {float(truth.subs(point)):.4g}")
     g_val, t_val = given.subs(point), truth.subs(point)
     return Decision(FAILS, f"{lead}; the answer minus it is {residual}, not 0",
                     counterexample=f"L = 4, ℓ = 128, m = 64, d = 256: the answer gives {g_val} ≈ {float(g_val):.4g}, "

@@ -178,9 +178,10 @@ def test_one_unparseable_field_leaves_the_others_decided():
     assert [r.verdict for r in results] == [H, U, F]
 
 
-def test_wrong_object_for_the_part_is_unparseable():
+def test_random_keys_in_a_query_of_c_fail_naming_the_means():
+    # (c) i: the keys are drawn after q is chosen; q must be built from the known means (QUESTIONS.md)
     r = decide_field("q1c_i", "q", r"\beta(k_a + k_b)", {})
-    assert r.verdict == U and "μ" in r.decision.evidence
+    assert r.verdict == F and "μ" in r.decision.evidence
 
 
 ATTACKS = [
