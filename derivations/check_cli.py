@@ -13,7 +13,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -62,18 +61,6 @@ def _simulated(rows: list[dict], samples: int) -> list[dict]:
     return simulate_rows(rows, samples)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args, error) -> int:
     """Carry out `check` with parsed ``args``; ``error(message)`` exits 2 with one line."""
     paths = [str(p) for p in args.files]
@@ -84,6 +71,13 @@ def run(args, error) -> int:
             error(str(exc))
     if args.csv is not None and not Path(args.csv).resolve().parent.is_dir():
         error(f"--csv {args.csv}: no such folder")
+    if args.csv is not None:  # not an answer file, not the data, not a device or FIFO (fileguard)
+        from fileguard.errors import UserError
+        from fileguard.outputs import check_output
+        try:
+            check_output(args.csv, "CSV", inputs=paths)
+        except UserError as exc:
+            error(str(exc))
     if args.jobs < 0 or args.samples < 4:
         error("--jobs must be ≥ 0 and --samples ≥ 4")
     jobs = args.jobs or 1
@@ -97,7 +91,8 @@ def run(args, error) -> int:
         for p, rows in zip(paths, results):
             for r in rows:
                 writer.writerow({"file": p, **{k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in r.items()}})
-        _write_atomic(Path(args.csv), buf.getvalue())
+        from fileguard.outputs import write_atomic
+        write_atomic(Path(args.csv), buf.getvalue(), "CSV")
     if args.json:
         data = {"parts": results[0]} if len(paths) == 1 else {"files": [{"file": p, "parts": r} for p, r in zip(paths, results)]}
         json.dump(data, sys.stdout, ensure_ascii=False, indent=1)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from simulate.output import write_atomic
+from fileguard.errors import UserError
+from fileguard.outputs import check_output, write_atomic
 
 PART_TITLES = {
     "q1a": "1(a) copying", "q1b_i": "1(b) i: the matrix M", "q1b_ii": "1(b) ii: a query that averages",
@@ -125,12 +126,18 @@ def render_html(name: str, rows: list[dict]) -> str:
 def build(answers_path: Path, out_dir: Path) -> list[Path]:
     """Write FEEDBACK.md and feedback.html for one answer file into ``out_dir`` (created if needed).
 
-    Raises `FeedbackError` (one line) for an answer file with a user error; nothing is written then.
+    Raises `FeedbackError` (one line) for an answer file with a user error, or an output that is
+    the answer file or not a regular file (fileguard.outputs.check_output); nothing is written then.
     """
+    paths = [out_dir / "FEEDBACK.md", out_dir / "feedback.html"]
+    try:
+        for path in paths:
+            check_output(path, "feedback page", inputs=[answers_path])
+    except UserError as exc:
+        raise FeedbackError(str(exc)) from None
     _, rows = collect(Path(answers_path))
     name = Path(answers_path).name
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "FEEDBACK.md", out_dir / "feedback.html"]
     texts = [render_md(name, rows), render_html(name, rows)]
     for path, text in zip(paths, texts):
         write_atomic(path, text)
