@@ -61,6 +61,14 @@ def _simulated(rows: list[dict], samples: int) -> list[dict]:
     return simulate_rows(rows, samples)
 
 
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else os.cpu_count())."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def run(args, error) -> int:
     """Carry out `check` with parsed ``args``; ``error(message)`` exits 2 with one line."""
     paths = [str(p) for p in args.files]
@@ -80,6 +88,8 @@ def run(args, error) -> int:
             error(str(exc))
     if args.jobs < 0 or args.samples < 4:
         error("--jobs must be ≥ 0 and --samples ≥ 4")
+    if args.jobs > _cores():
+        error(f"--jobs {args.jobs}: more processes than the {_cores()} cores this machine gives this command")
     jobs = args.jobs or 1
     results = _check_all(paths, jobs, progress=len(paths) > 1 and not args.quiet)
     if args.simulate:
@@ -133,7 +143,8 @@ def add_parser(sub) -> None:
     p.add_argument("--csv", type=Path, metavar="OUT", help="also write one row per file, part and field to OUT")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="processes for several files (default 1: a class repeats answers, and one process reuses "
-                        "its decisions; measured faster than 2 on a 2-core machine, docs/checking-answers.md)")
+                        "its decisions; measured faster than 2 on a 2-core machine, docs/checking-answers.md); "
+                        "more than the machine's cores is an error (exit 2), not clamped")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--simulate", action="store_true",
                    help="for query answers, add a Monte Carlo estimate of c (root-mean-square distance to ½(v_a + v_b), "
