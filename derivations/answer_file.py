@@ -1,7 +1,9 @@
 """Reading answer files (``../shared/spec/ANSWER-FILE.md``): TOML, one table per question part.
 
 `read_answers` returns the parts and fields as given (strings, or a boolean for
-``ignore_negative``), in the order of `PARTS`. A file that is not UTF-8 TOML, a table or
+``ignore_negative``), in the order of `PARTS`. The file is read through fileguard: a regular
+file (never a device or a FIFO, which would block) of at most `MAX_BYTES`. A file that is not
+one, is not UTF-8 TOML, a table or
 field the format does not have, or a part that is not a table, raises `AnswerFileError`
 with the file, the line where known, and what was wrong: a user error (exit status 2).
 A value of the wrong type is not a user error: it is kept and decided `unparseable`.
@@ -11,6 +13,11 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+
+from fileguard.errors import UserError
+from fileguard.inputs import KiB, read_bytes
+
+MAX_BYTES = 256 * KiB  # an answer file: a few dozen fields of at most 2,000 characters each (answer_grammar)
 
 # part -> field -> kind (how the field is decided; see derivations.answer_checks)
 PARTS: dict[str, dict[str, str]] = {
@@ -46,14 +53,15 @@ def _where(path: Path, line: int | None) -> str:
 def read_answers(path: Path) -> dict[str, dict[str, object]]:
     """The answers of one file: {part: {field: value}}, parts and fields in `PARTS` order.
 
-    Raises `AnswerFileError` (one line: file, line, what) for a missing or unreadable file,
-    text that is not TOML, an unknown table or field, or a part that is not a table.
+    Raises `AnswerFileError` (one line: file, line, what) for a missing or unreadable file, one
+    that is not a regular file (a device, a FIFO: refused without blocking) or is larger than
+    `MAX_BYTES`, text that is not TOML, an unknown table or field, or a part that is not a table.
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise AnswerFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raw = read_bytes(path, "answer file", MAX_BYTES)
+    except UserError as exc:
+        raise AnswerFileError(str(exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

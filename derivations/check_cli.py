@@ -13,7 +13,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -62,16 +61,12 @@ def _simulated(rows: list[dict], samples: int) -> list[dict]:
     return simulate_rows(rows, samples)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else os.cpu_count())."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def run(args, error) -> int:
@@ -84,8 +79,17 @@ def run(args, error) -> int:
             error(str(exc))
     if args.csv is not None and not Path(args.csv).resolve().parent.is_dir():
         error(f"--csv {args.csv}: no such folder")
+    if args.csv is not None:  # not an answer file, not the data, not a device or FIFO (fileguard)
+        from fileguard.errors import UserError
+        from fileguard.outputs import check_output
+        try:
+            check_output(args.csv, "CSV", inputs=paths)
+        except UserError as exc:
+            error(str(exc))
     if args.jobs < 0 or args.samples < 4:
         error("--jobs must be ≥ 0 and --samples ≥ 4")
+    if args.jobs > _cores():
+        error(f"--jobs {args.jobs}: more processes than the {_cores()} cores this machine gives this command")
     jobs = args.jobs or 1
     results = _check_all(paths, jobs, progress=len(paths) > 1 and not args.quiet)
     if args.simulate:
@@ -97,7 +101,8 @@ def run(args, error) -> int:
         for p, rows in zip(paths, results):
             for r in rows:
                 writer.writerow({"file": p, **{k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in r.items()}})
-        _write_atomic(Path(args.csv), buf.getvalue())
+        from fileguard.outputs import write_atomic
+        write_atomic(Path(args.csv), buf.getvalue(), "CSV")
     if args.json:
         data = {"parts": results[0]} if len(paths) == 1 else {"files": [{"file": p, "parts": r} for p, r in zip(paths, results)]}
         json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
@@ -138,7 +143,8 @@ def add_parser(sub) -> None:
     p.add_argument("--csv", type=Path, metavar="OUT", help="also write one row per file, part and field to OUT")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="processes for several files (default 1: a class repeats answers, and one process reuses "
-                        "its decisions; measured faster than 2 on a 2-core machine, docs/checking-answers.md)")
+                        "its decisions; measured faster than 2 on a 2-core machine, docs/checking-answers.md); "
+                        "more than the machine's cores is an error (exit 2), not clamped")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--simulate", action="store_true",
                    help="for query answers, add a Monte Carlo estimate of c (root-mean-square distance to ½(v_a + v_b), "

@@ -8,7 +8,9 @@ and block size are inferred from its keys and shapes (the head count cannot be, 
 defaults to MODEL.md's 8).
 
 Training state (optimizer, schedule position, RNG states) lives beside the model in a
-`torch.save` file read back with weights_only=True. Every write is atomic.
+`torch.save` file read back with weights_only=True. Every write is atomic. Every read is of a
+regular file of at most checkpoint_checks.MAX_BYTES, and a model is allocated only once its
+config and tensors have passed models.checkpoint_checks.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .data import Vocab
+from .checkpoint_checks import MAX_BYTES, check_tensors, config_from_dict, metadata_object
 from .fileio import UserError, atomic_path, require_file
 from .model import GPT, GPTConfig
 
@@ -53,7 +56,7 @@ def save_train_state(path, state: dict) -> None:
 
 
 def load_train_state(path) -> dict:
-    p = require_file(path, "training state")
+    p = require_file(path, "training state", MAX_BYTES)
     try:
         return torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated zip, wrong pickle, ...
@@ -94,18 +97,21 @@ def infer_config(state: dict, path, n_head: int = 8, perceiver_wiring: str = "de
     for key in ("tok_emb.weight", "pos_emb", "head.weight"):
         if key not in state:
             raise UserError(f"not a course-format state dict: no '{key}'", path)
-    vocab_size, n_embd = state["tok_emb.weight"].shape
-    block_size = state["pos_emb"].shape[1]
+    try:
+        vocab_size, n_embd = state["tok_emb.weight"].shape
+        _, block_size, _ = state["pos_emb"].shape
+        bottleneck = state["down_block.C"].shape[1] if "down_block.C" in state else GPTConfig.bottleneck_dim
+    except (ValueError, IndexError):
+        raise UserError("not a course-format state dict: tok_emb.weight, pos_emb or down_block.C has another "
+                        "number of dimensions", path) from None
     n_blocks = len({int(m.group(1)) for k in state if (m := _BLOCK_KEY.match(k))})
     if "down_block.C" in state:
-        variant, m, n_layer = "perceiver", state["down_block.C"].shape[1], n_blocks + 2
+        variant, n_layer = "perceiver", n_blocks + 2
     else:
-        variant, m, n_layer = "vanilla", GPTConfig.bottleneck_dim, n_blocks
-    try:
-        return GPTConfig(vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head,
-                         n_embd=n_embd, variant=variant, bottleneck_dim=m, perceiver_wiring=perceiver_wiring)
-    except ValueError as e:
-        raise UserError(f"inconsistent state dict: {e}", path) from None
+        variant, n_layer = "vanilla", n_blocks
+    return config_from_dict(dict(vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=n_head,
+                                 n_embd=n_embd, variant=variant, bottleneck_dim=bottleneck, perceiver_wiring=perceiver_wiring),
+                            path, "as its tensors show it")
 
 
 # The classes a pickled state dict of tensors may name (torch.save(model.state_dict())).
@@ -179,7 +185,7 @@ def _read(p: Path):
             state = {k: f.get_tensor(k) for k in f.keys()}
         if meta.get("format") != FORMAT:
             return state, None, None  # a safetensors state dict without our metadata: treat as course format
-        return state, GPTConfig.from_dict(json.loads(meta["config"])), meta
+        return state, config_from_dict(metadata_object(meta, "config", p), p), meta
     except (SafetensorError, OSError, ValueError, RuntimeError, KeyError, TypeError) as e:
         raise UserError(f"truncated or not a checkpoint ({_first_line(e)})", p) from None
 
@@ -196,7 +202,7 @@ def load_model(path, vocab: Vocab, *, variant: str | None = None, bottleneck_dim
     one (info "stripped_prefix"). An own-format file stores its head count; an n_head that
     disagrees with it is an error, since the head count changes the logits.
     """
-    p = require_file(path, "checkpoint")
+    p = require_file(path, "checkpoint", MAX_BYTES)
     state, config, meta = _read(p)
     if config is None:
         state, removed = strip_wrapper_prefix(state)
@@ -210,7 +216,7 @@ def load_model(path, vocab: Vocab, *, variant: str | None = None, bottleneck_dim
             raise UserError(f"has a vocabulary of {config.vocab_size} characters, this data's has "
                             f"{len(vocab)}: another vocabulary", p)
     else:
-        info = {"format": "attnlab", **json.loads(meta.get("info", "{}"))}
+        info = {"format": "attnlab", **metadata_object(meta, "info", p, "{}")}
         if meta.get("vocab_sha256") != vocab.sha256:
             raise UserError("was trained with another vocabulary (its vocab_sha256 differs from "
                             "this data's wiki.txt)", p)
@@ -226,17 +232,8 @@ def load_model(path, vocab: Vocab, *, variant: str | None = None, bottleneck_dim
     if bottleneck_dim is not None and config.variant == "perceiver" and bottleneck_dim != config.bottleneck_dim:
         raise UserError(f"is a {describe(config)} checkpoint, but bottleneck size {bottleneck_dim} "
                         "was asked for", p)
+    check_tensors(config, state, p, describe(config))  # before the model is allocated
     model = GPT(config)
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as e:  # shape mismatches
-        raise UserError(f"does not match a {describe(config)} model ({_first_line(e)})", p) from None
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-        if unexpected:
-            parts.append(f"unexpected {', '.join(unexpected[:3])}{' ...' if len(unexpected) > 3 else ''}")
-        raise UserError(f"does not match a {describe(config)} model: {'; '.join(parts)}", p)
+    model.load_state_dict(state, strict=True)
     model.eval()
     return model, info

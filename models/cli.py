@@ -16,6 +16,7 @@ import torch
 
 from . import data as D
 from .checkpoint import describe, load_model
+from .checkpoint_checks import SIZE_LIMITS
 from .fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed, malloc_mode, retain_freed_memory
 from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_line, name_recall, name_recall_line,
                        predict, recital, recital_line)
@@ -112,11 +113,24 @@ def _requested_model(args) -> dict:
 
 
 def _new_config(args, vocab) -> GPTConfig:
+    """The model the options ask for, refused before allocation when its sizes are out of range
+    or its weights, gradients and AdamW moments would take more than half this machine's memory."""
     given = {k: v for k, v in _requested_model(args).items() if v is not None}
     try:
-        return GPTConfig(vocab_size=len(vocab), block_size=D.BLOCK_SIZE, **given)
+        config = GPTConfig(vocab_size=len(vocab), block_size=D.BLOCK_SIZE, **given)
     except ValueError as e:
         raise UserError(str(e)) from None
+    for key, limit in SIZE_LIMITS.items():
+        if getattr(config, key) > limit:
+            raise UserError(f"--{key.replace('_', '-')} {getattr(config, key)}: at most {limit:,}")
+    with torch.device("meta"):  # counted without allocating
+        params = GPT(config).num_params()
+    needed, total = 16 * params, os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if needed > total / 2:
+        raise UserError(f"a model of {params:,} parameters needs about {needed / 2**30:.1f} GiB for its weights, "
+                        f"gradients and AdamW moments, more than half of this machine's {total / 2**30:.0f} GiB: "
+                        "lower --n-layer or --n-embd")
+    return config
 
 
 def faithful_model(config: GPTConfig) -> bool:

@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fileguard.datafolder import default_data_folder
+from fileguard.inputs import MiB
+
 from .fileio import UserError, read_text
 
 MASK_CHAR = "\u2047"  # ⁇
@@ -33,15 +36,15 @@ TEST_INPUTS = "birth_test_inputs.tsv"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Size caps of the inputs, far above the course's files (wiki.txt 419 KB, the training TSV 80 KB):
+# a larger file is not one of these, and is refused before it is read.
+WIKI_MAX_BYTES = 64 * MiB
+TSV_MAX_BYTES = 16 * MiB
+
 
 def data_dir(override: str | os.PathLike | None = None) -> Path:
     """The data folder: `override` (from --data-dir), else $ATTNLAB_DATA, else ../shared/data."""
-    if override is not None:
-        d = Path(override)
-    elif os.environ.get("ATTNLAB_DATA"):
-        d = Path(os.environ["ATTNLAB_DATA"])
-    else:
-        d = REPO_ROOT / ".." / "shared" / "data"
+    d = Path(override) if override is not None else default_data_folder()
     if not d.is_dir():
         raise UserError("data folder not found (set --data-dir or ATTNLAB_DATA)", d)
     return d
@@ -85,12 +88,13 @@ class Vocab:
         return sorted({c for c in s if c not in self.stoi})
 
 
-def read_data_text(path: str | os.PathLike, what: str) -> str:
+def read_data_text(path: str | os.PathLike, what: str, max_bytes: int) -> str:
     """A data file's text as the course's code sees it once editors and tools have had it: a
     UTF-8 byte-order mark dropped, Windows line ends (CRLF) read as newlines, and the text in
     Unicode NFC (so a name typed in decomposed form, e.g. "e" + U+0301, is the same string as
-    the precomposed one that wiki.txt and the answers use). Raises UserError when unreadable."""
-    text = read_text(path, what)
+    the precomposed one that wiki.txt and the answers use). Raises UserError when it is not a
+    regular file of at most `max_bytes` or is unreadable (fileguard.inputs)."""
+    text = read_text(path, what, max_bytes)
     if text.startswith("\ufeff"):
         text = text[1:]
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
@@ -99,7 +103,7 @@ def read_data_text(path: str | os.PathLike, what: str) -> str:
 def read_wiki(path: str | os.PathLike) -> list[str]:
     """The biographies of wiki.txt, one a line (read_data_text); blank lines are not examples
     and are skipped (a final newline adds no line). Raises UserError for a file without one."""
-    lines = [line for line in read_data_text(path, "pretraining corpus").split("\n") if line.strip()]
+    lines = [line for line in read_data_text(path, "pretraining corpus", WIKI_MAX_BYTES).split("\n") if line.strip()]
     if not lines:
         raise UserError("is empty (no biography line)", path)
     return lines
@@ -130,7 +134,7 @@ LINE_FORMS = {"wiki": None, "question": question_form}  # a recipe's line_form: 
 
 def load_vocab(ddir: Path) -> Vocab:
     path = ddir / WIKI
-    return Vocab.from_text(read_data_text(path, "pretraining corpus"), path)
+    return Vocab.from_text(read_data_text(path, "pretraining corpus", WIKI_MAX_BYTES), path)
 
 
 # ---------------------------------------------------------------------------- TSV files
@@ -154,7 +158,7 @@ def read_tsv(path: str | os.PathLike, vocab: Vocab, *, answers: bool | None,
     vocabulary or special characters, and length (`question ⁇` must fit the block; with an
     answer, `question ⁇ answer ⁇` must).
     """
-    text = read_data_text(path, "TSV file")
+    text = read_data_text(path, "TSV file", TSV_MAX_BYTES)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

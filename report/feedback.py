@@ -4,14 +4,17 @@ The same decisions as `python -m derivations check FILE` (derivations.answer_che
 written as DIR/FEEDBACK.md and DIR/feedback.html in the report's style: one section per
 question part, each field with its verdict, condition, evidence, counterexample and the
 deciding function, the given formula typeset (matplotlib's mathtext, embedded as a PNG
-data URI; the HTML needs no network). Nothing is written when the file has a user error.
+data URI; the HTML needs no network) when it is within the checker's 2,000 characters, else
+shown as escaped text (report.mathrender.answer_fits). Nothing is written when the file has a
+user error.
 """
 from __future__ import annotations
 
 from html import escape
 from pathlib import Path
 
-from simulate.output import write_atomic
+from fileguard.errors import UserError
+from fileguard.outputs import check_output, write_atomic
 
 PART_TITLES = {
     "q1a": "1(a) copying", "q1b_i": "1(b) i: the matrix M", "q1b_ii": "1(b) ii: a query that averages",
@@ -24,24 +27,6 @@ MATH_KINDS = {"prose", "flag", "choice"}
 
 class FeedbackError(Exception):
     """A user error in the answer file; one line."""
-
-
-def _typeset(text: str):
-    """(png data URI, width, height) of the given LaTeX, or None when mathtext cannot read it."""
-    import base64
-
-    from derivations.answer_grammar import clean
-
-    from .mathrender import _MATHTEXT_SUBSTITUTIONS, _render_png
-
-    body = clean(text)
-    for old, new in _MATHTEXT_SUBSTITUTIONS:
-        body = body.replace(old, new)
-    try:
-        png, w, h = _render_png(body)
-    except Exception:  # mathtext's parse errors (ValueError) or layout failures: shown as code instead
-        return None
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), w, h
 
 
 def collect(answers_path: Path) -> tuple[dict, list[dict]]:
@@ -58,6 +43,13 @@ def collect(answers_path: Path) -> tuple[dict, list[dict]]:
         row["math"] = PARTS[r.part][r.field] not in MATH_KINDS
         rows.append(row)
     return answers, rows
+
+
+def _typesettable(row: dict) -> bool:
+    """A formula field within the checker's cap (report.mathrender.answer_fits): typeset; else plain text."""
+    from .mathrender import answer_fits
+
+    return row["math"] and answer_fits(row["given"])
 
 
 def _counts(rows: list[dict]) -> dict[str, int]:
@@ -78,7 +70,7 @@ def render_md(name: str, rows: list[dict]) -> str:
         if r["part"] != part:
             part = r["part"]
             lines += [f"## {PART_TITLES.get(part, part)}", ""]
-        given = f"$${r['given']}$$" if r["math"] else f"> {r['given']}"
+        given = f"$${r['given']}$$" if _typesettable(r) else f"> {r['given']}"
         lines += [f"### `{r['field']}`: **{r['verdict']}**", "", given, ""]
         if r["condition"]:
             lines += [f"- Condition: {r['condition']}"]
@@ -90,6 +82,7 @@ def render_md(name: str, rows: list[dict]) -> str:
 
 
 def render_html(name: str, rows: list[dict]) -> str:
+    from .mathrender import typeset_answer
     from .render_html import STYLE
 
     counts = _counts(rows)
@@ -105,7 +98,7 @@ def render_html(name: str, rows: list[dict]) -> str:
             out.append(f"<h2>{escape(PART_TITLES.get(part, part))}</h2>")
         shown = None
         if r["math"]:
-            shown = _typeset(r["given"])
+            shown = typeset_answer(r["given"])  # None beyond the checker's MAX_LENGTH characters
         given = (f'<img class="math" src="{shown[0]}" width="{shown[1]}" height="{shown[2]}" alt="{escape(r["given"])}">'
                  if shown else f"<code>{escape(r['given'])}</code>")
         out.append('<div class="claim">')
@@ -125,12 +118,18 @@ def render_html(name: str, rows: list[dict]) -> str:
 def build(answers_path: Path, out_dir: Path) -> list[Path]:
     """Write FEEDBACK.md and feedback.html for one answer file into ``out_dir`` (created if needed).
 
-    Raises `FeedbackError` (one line) for an answer file with a user error; nothing is written then.
+    Raises `FeedbackError` (one line) for an answer file with a user error, or an output that is
+    the answer file or not a regular file (fileguard.outputs.check_output); nothing is written then.
     """
+    paths = [out_dir / "FEEDBACK.md", out_dir / "feedback.html"]
+    try:
+        for path in paths:
+            check_output(path, "feedback page", inputs=[answers_path])
+    except UserError as exc:
+        raise FeedbackError(str(exc)) from None
     _, rows = collect(Path(answers_path))
     name = Path(answers_path).name
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "FEEDBACK.md", out_dir / "feedback.html"]
     texts = [render_md(name, rows), render_html(name, rows)]
     for path, text in zip(paths, texts):
         write_atomic(path, text)

@@ -6,6 +6,11 @@ subset of LaTeX) into a PNG that the page embeds as a data URI. REPORT.md keeps 
 LaTeX itself, between ``$$`` (GitHub renders it).
 
 Symbols named by a LaTeX snippet print as they stand (``derivations.latex``).
+
+A user's answer text (`typeset_answer`) is typeset only within the checker's cap,
+``derivations.answer_grammar.MAX_LENGTH`` characters: a longer field is no formula anyone
+typed, and mathtext's time grows with it (a 1 MB field took over a minute), so the caller
+shows it as plain escaped text.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.mathtext import MathTextParser
 from sympy.logic.boolalg import BooleanAtom
 
+from derivations.answer_grammar import MAX_LENGTH
 from derivations.latex import NamedLatexPrinter
 
 from .pngs import strip_metadata
@@ -108,3 +114,26 @@ def render(name: str, expr: sp.Basic) -> RenderedFormula:
     except ValueError as exc:  # mathtext's parse errors are ValueErrors
         return RenderedFormula(name, latex, None, 0, 0, error=str(exc).splitlines()[0])
     return RenderedFormula(name, latex, png, w, h)
+
+
+def answer_fits(text: str) -> bool:
+    """Whether a user's answer text is within the checker's cap (MAX_LENGTH characters), so typeset."""
+    return len(text) <= MAX_LENGTH
+
+
+def typeset_answer(text: str) -> tuple[str, int, int] | None:
+    """(png data URI, width, height) of a user's answer text (LaTeX or plain), or None when it
+    is longer than the checker's MAX_LENGTH characters or mathtext cannot read it: the caller
+    shows it as escaped text then."""
+    from derivations.answer_grammar import clean
+
+    if not answer_fits(text):
+        return None
+    body = clean(text)
+    for old, new in _MATHTEXT_SUBSTITUTIONS:
+        body = body.replace(old, new)
+    try:
+        png, w, h = _render_png(body)
+    except Exception:  # noqa: BLE001 - mathtext's parse errors (ValueError) or layout failures
+        return None
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), w, h

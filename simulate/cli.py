@@ -16,10 +16,14 @@ import os
 import sys
 from pathlib import Path
 
+from fileguard.errors import UserError
+from fileguard.inputs import MiB
+
 from .output import json_safe, write_atomic
 from .problem import HEADS, ProblemError, make_problem
 
 EXIT_USAGE = 2
+VALUES_MAX_BYTES = 64 * MiB  # a --values file; the arrays it gives are bounded by _check_memory too
 
 
 class CommandLineError(Exception):
@@ -178,19 +182,35 @@ def build_parser() -> ArgumentParser:
 # --- commands ----------------------------------------------------------------
 
 def _load_values(path: Path):
+    """The (n, d) values of a --values file, read through fileguard (a regular file of at most
+    VALUES_MAX_BYTES; never a device or a FIFO). Raises CommandLineError."""
+    import io
+
     import numpy as np
 
+    from fileguard.inputs import read_bytes
+
+    try:
+        data = read_bytes(path, "values file", VALUES_MAX_BYTES)
+    except UserError as err:
+        raise CommandLineError(f"cannot read --values {err}") from None
     try:
         if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        return np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None, ndmin=2)
-    except (OSError, ValueError) as err:
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        return np.loadtxt(io.StringIO(data.decode("utf-8")), delimiter="," if path.suffix == ".csv" else None, ndmin=2)
+    except (OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
         raise CommandLineError(f"cannot read --values {path}: {err}") from None
 
 
-def _check_out_file(path: Path | None) -> None:
-    if path is not None and (path.is_dir() or not path.parent.is_dir()):
-        raise CommandLineError(f"--out {path}: not a writable file path (missing directory or a directory)")
+def _check_out_file(path: Path | None, inputs=()) -> None:
+    """Refuse --out before any work (fileguard.outputs.check_output): an input, the data
+    folder, a device or FIFO, a folder, a place that cannot be written. Raises UserError."""
+    from fileguard.outputs import check_output
+
+    if path is not None:
+        if not path.parent.is_dir():
+            raise CommandLineError(f"--out {path}: not a writable file path (missing directory)")
+        check_output(path, "JSON output", inputs=inputs)
 
 
 def _format_table(out: dict) -> str:
@@ -224,7 +244,7 @@ def cmd_variance(args) -> int:
         raise CommandLineError(f"--samples must be at least 4 (got {args.samples})")
     if args.chunk is not None and args.chunk < 1:
         raise CommandLineError(f"--chunk must be at least 1 (got {args.chunk})")
-    _check_out_file(args.out)
+    _check_out_file(args.out, inputs=[args.values])
     from .variance import DEFAULT_CHUNK
     _check_memory(args.n, args.d or args.n, min(args.chunk or DEFAULT_CHUNK, args.samples), args.sampler)
     values = _load_values(args.values) if args.values is not None else None
@@ -257,6 +277,8 @@ def cmd_sweep(args) -> int:
         raise CommandLineError(f"--samples must be at least 4 (got {args.samples})")
     if args.out.exists() and not args.out.is_dir():
         raise CommandLineError(f"--out {args.out} exists and is not a directory")
+    from fileguard.outputs import check_output
+    check_output(args.out, "sweep's plots and tables", folder=True)
     from .variance import DEFAULT_CHUNK
     _check_memory(args.n, args.d, min(DEFAULT_CHUNK, args.samples or DEFAULT_CHUNK))
     try:
@@ -264,8 +286,10 @@ def cmd_sweep(args) -> int:
     except ProblemError as err:
         raise CommandLineError(str(err)) from None
 
-    from .sweep import run_sweep
+    from .sweep import FILES, run_sweep
 
+    for name in FILES.values():  # every file refused now, not after a minute with some written
+        check_output(args.out / name, "sweep's plots and tables")
     result = run_sweep(args.out, samples=args.samples, seed=args.seed, quick=args.quick, n=args.n, d=args.d,
                        values_seed=args.values_seed, progress=_show_progress(args))
     for path in result.files.values():
@@ -286,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except CommandLineError as err:
+    except (CommandLineError, UserError) as err:
         fail(str(err))
     except BrokenPipeError:  # the reader of the output has gone: not a mistake (python -m simulate ends quietly)
         raise
