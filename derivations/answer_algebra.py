@@ -483,6 +483,8 @@ class Evaluator:
             return mul(self.space, self(head), self.power(("name", base_node[1][-1]), exp_node))
         if exp_node[0] in ("name", "cmd") and exp_node[1] in TRANSPOSE_MARKS:
             return transpose(self(base_node))
+        if exp_node == ("num", "2") and _flat(base_node) in ("sigma_t", "s_t") and "v_a" in self.space.objects:
+            return scalar_value(VAR_T)  # σ_t² in a covariance: the variance of t
         base, exponent = self(base_node), self(exp_node)
         if not exponent.is_scalar:
             raise ShapeMismatch(f"an exponent that is {describe(*exponent.shape)}")
@@ -520,8 +522,11 @@ class Evaluator:
                                  "is inverted; this one is singular or not reduced by the question's relations")
 
     def func(self, name: str, arg_node: Node) -> Value:
-        if name in ("Var", "Cov"):
+        if name in ("Var", "Cov", "V"):
             return self.variance(arg_node)
+        if name == "O":
+            raise NotReducible("a big-O bound states no constants, and this field compares exact counts: write the "
+                               "counted costs' ratio itself")
         arg = self(arg_node)
         if name in ("norm", "abs") and arg.cols == "1" and not arg.is_scalar:  # ‖x‖ = sqrt(xᵀx)
             return scalar_value(sp.sqrt(mul(self.space, transpose(arg), arg).scalar()))
@@ -556,10 +561,10 @@ class Evaluator:
         coef = terms[other.terms[0][0]]
         if any(s.name.endswith("_" + index) for s in sp.sympify(coef).free_symbols):
             raise AnswerMeaningError(f"a coefficient that depends on {index} is beyond the format")
-        unknown = [x for x in excluded if x not in ("a", "b")]
+        unknown = [x for x in excluded if x not in ("a", "b", "other")]
         if unknown:
             raise AnswerMeaningError(f"a sum over {index} ≠ {', '.join(unknown)}: only a and b can be left out")
-        out = scale(other, coef)
+        out = scale(other, 0 if "other" in excluded else coef)
         for x in ("a", "b"):
             if x not in excluded:
                 out = add(out, scale(matrix_value(self.space, f"{base}_{x}"), coef))

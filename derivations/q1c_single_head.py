@@ -454,13 +454,19 @@ def covariance_counterexample(given: Value, truth: Value, var_value: float = 0.1
     """The two covariances in numbers, for v_a = e_1, v_b = e_2 (or v_b = −v_a for a non-matrix answer)."""
     import numpy as np
 
+    from .answer_algebra import INNER_PRODUCTS
+
     orth, opposite = _value_vectors()
     vecs = orth if given.shape == ("d", "d") else opposite
     scal = {VAR_T_SYMBOL: var_value}
+    others = sorted({x for _, c in given.terms for x in sp.sympify(c).free_symbols} - {VAR_T_SYMBOL} - set(INNER_PRODUCTS),
+                    key=str)
+    scal.update({x: 1.0 for x in others})  # a symbol Cov[c] does not have (β, n): any value shows the difference
     g = numeric(given, vecs, scal)
     tr = numeric(truth, vecs, scal)
     shown = lambda a: "0" if a is None else str(np.round(a, 6).tolist())  # noqa: E731
     names = "v_a = e_1, v_b = e_2" if vecs is orth else "v_a = e_1, v_b = −e_1"
+    names += "".join(f", {show(x)} = 1" for x in others)
     return f"{names}, Var[t] = {var_value}: the answer gives {shown(g)}, Cov[c] = {shown(tr)}"
 
 

@@ -69,6 +69,16 @@ KINDS = [
     ("columns", "q1b_i", "M", r"[a_1, \dots, a_m][a_1, \dots, a_m]^T", H, {}),
     ("columns", "q1b_i", "M", r"\begin{bmatrix} a_1 & \cdots & a_m \end{bmatrix}^T", F, {}),
     ("norm", "q1b_i", "M", r"\sum_{i=1}^m \frac{a_i a_i^T}{\|a_i\|^2}", H, {}),
+    ("columns", "q1b_i", "M", r"(a_1, \dots, a_m)(a_1, \dots, a_m)^\top", H, {}),
+    ("wrappers", "q1b_i", "M", r"\textbf{A}\textbf{A}^T", H, {}),
+    ("wrappers", "q1d_ii", "cov_c", r"n\mathrm{Var}[t] (v_a - v_b)(v_a - v_b)^T", F, {}),  # n·Var[t]·…, not nVar
+    ("variance", "q1c_ii", "cov_c", r"\sigma_t^2 (v_a - v_b)(v_a - v_b)^T", H, {}),
+    ("variance", "q1c_ii", "cov_c", r"\mathbb{V}[t](v_a - v_b)(v_a - v_b)^T", H, {}),
+    ("indexed sum", "q1c_i", "q", r"\beta\sum_{i \in \{a, b\}} \mu_i", H, {}),
+    ("limit", "q1b_ii", "q", r"\lim_{\beta \to \infty} \beta(k_a + k_b)", H, {}),
+    ("limit", "q1b_i", "M", r"\sum\limits_{i=1}^{m} a_i a_i^\top", H, {}),
+    # a big-O bound has no constants: the ratio of exact counts cannot be decided from it
+    ("big-O", "q2g_ii", "ratio", r"\frac{\mathcal{O}(2\ell m + (L-2)m^2)}{\mathcal{O}(L\ell^2)}", NC, {}),
     # a line as written: the name, a chain of relations, a trailing clause
     ("line", "q1b_ii", "q", r"q = \lambda (k_a + k_b) \text{ where } \lambda \to \infty", H, {}),
     ("line", "q1b_ii", "q", r"\beta k_a + \beta k_b, \beta \gg 0", H, {}),
