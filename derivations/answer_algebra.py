@@ -35,6 +35,7 @@ KNOWN_SCALARS = {"beta": beta, "eta": eta, "n": n, "d": d, "m": m, "p": p, "L": 
                  "e": sp.E, "pi": sp.pi}
 
 
+_FUNCTIONS = {"exp": sp.exp, "ln": sp.log, "log": sp.log, "sqrt": sp.sqrt, "norm": sp.Abs, "abs": sp.Abs}
 # Var[h_j] of head j's weight on v_a in (d) ii; `q1d_multi_head` says what each is for the file's heads.
 VAR_HEAD = {1: sp.Symbol("Var[h_1]", nonnegative=True), 2: sp.Symbol("Var[h_2]", nonnegative=True)}
 # Spellings of the weight whose variance is Var[t] (for two keys α_b = 1 − α_a: the same variance).
@@ -488,7 +489,11 @@ class Evaluator:
         base, exponent = self(base_node), self(exp_node)
         if not exponent.is_scalar:
             raise ShapeMismatch(f"an exponent that is {describe(*exponent.shape)}")
-        k = exponent.scalar()
+        return self.power_value(base, exponent.scalar())
+
+    def power_value(self, base: Value, k: sp.Expr) -> Value:
+        """base^k: any power of a scalar (numeric exponents up to MAX_EXPONENT), integer powers of a
+        square matrix (the inverse of c·I); raises `ShapeMismatch` for a non-square matrix."""
         if base.is_scalar:
             b = base.scalar()
             if b.is_Number and k.is_Number and abs(k) > MAX_EXPONENT:
@@ -524,6 +529,13 @@ class Evaluator:
     def func(self, name: str, arg_node: Node) -> Value:
         if name in ("Var", "Cov", "V"):
             return self.variance(arg_node)
+        if name in ("transpose",):
+            return transpose(self(arg_node))
+        if name in ("inv", "inverse"):
+            return self.power_value(self(arg_node), sp.Integer(-1))
+        if name not in _FUNCTIONS and name not in ("sigma", "sigmoid", "O", "norm", "abs"):
+            raise AnswerMeaningError(f"unknown function {name}(…): the format has exp, ln, log, sqrt, σ/sigmoid, "
+                                     "Var, transpose and inv")
         if name == "O":
             raise NotReducible("a big-O bound states no constants, and this field compares exact counts: write the "
                                "counted costs' ratio itself")
@@ -535,7 +547,7 @@ class Evaluator:
         if not arg.is_scalar:
             raise ShapeMismatch(f"{name} of {describe(*arg.shape)}")
         x = arg.scalar()
-        if name == "sigma":  # the logistic function 1/(1 + e^{-x})
+        if name in ("sigma", "sigmoid"):  # the logistic function 1/(1 + e^{-x})
             return scalar_value(1 / (1 + sp.exp(-x)))
         return scalar_value({"exp": sp.exp, "ln": sp.log, "log": sp.log, "sqrt": sp.sqrt}[name](x))
 

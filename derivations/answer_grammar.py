@@ -38,6 +38,7 @@ sumterm: SUM sumspec product            -> sum
         | product TIMES postfix         -> mul_op
         | product OTIMES postfix        -> outer
         | product "/" postfix           -> div
+        | product "@" postfix           -> mul
         | product postfix_nosign        -> mul
 
 ?postfix_nosign: postfix
@@ -82,6 +83,7 @@ exclusions: exclusion ("," exclusion)*
         | FUNC "{" expr "}"             -> func
         | FUNC postfix                  -> func
         | SIGMA_FUNC "(" expr ")"       -> func
+        | WORD_FUNC "(" expr ")"        -> func
         | FRAC fracarg fracarg          -> frac
         | SQRT fracarg                  -> sqrt
         | NORM expr NORM                -> norm
@@ -95,7 +97,7 @@ exclusions: exclusion ("," exclusion)*
         | LETTER                        -> name
         | CMD                           -> command
 
-SUM.2: /\\sum(?![A-Za-z])/
+SUM.2: /\\sum(?![A-Za-z])|sum(?=\s*_)/
 NORM.3: /\\\||\\[lr]Vert(?![A-Za-z])|\|\|/
 TIMES.3: /\\(cdot|times)(?![A-Za-z])/
 OTIMES.3: /\\otimes(?![A-Za-z])/
@@ -108,9 +110,12 @@ FUNC.2: /\\?(exp|ln|log|Var|Cov)(?![A-Za-z])|(V|O)(?=\s*[\[(])/
 SIGMA_FUNC.3: /\\sigma(?=\s*\()/
 CMD: /\\(?!(exp|ln|log|Var|Cov|sum|frac|dfrac|tfrac|sqrt|cdot|times|otimes|neq|ne|notin|in)(?![A-Za-z]))[A-Za-z]+/
 NAME: /(?!(exp|ln|log|Var|Cov|sqrt)(?![A-Za-z]))[A-Za-z]+/
+// plain text calls a function by a word: transpose(A), inv(A^T A), sigmoid(x); an unknown word before
+// a bracket is a function the format does not have (never a product of letters such as i·n·v)
+WORD_FUNC.3: /(?!(alpha|beta|gamma|delta|epsilon|eta|theta|kappa|lambda|sigma|omega|infty|exp|log|Var|Cov|sqrt|sum)\()[A-Za-z]{3,}(?=\()/
 GREEK_WORD.2: /(alpha|beta|gamma|delta|epsilon|eta|theta|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|phi|chi|psi|omega|ell)(?![A-Za-z])/
 LETTER: /[A-Za-z]/
-NUMBER.1: /[0-9]+(\.[0-9]+)?/
+NUMBER.1: /[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+(?![A-Za-z0-9]))?/
 NUMBER_DIGIT.2: /[0-9]/
 
 %import common.WS
@@ -181,6 +186,10 @@ def _depth_zero(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
                 continue
         i += 1
     return spans
+
+
+_SPACING = re.compile(r"\\[,;:! ]")  # \, \; \: \! and "\ ": spacing, never a separator
+_DOT_CALL = re.compile(r"\.dot\s*\(")  # NumPy's A.dot(B) is A @ (B)
 
 
 def _answer_segment(text: str) -> str:
@@ -318,6 +327,7 @@ def clean(text: str) -> str:
     clause (``, \\beta \\gg 1``) reduced to the answer itself (`_answer_segment`)."""
     text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
     text = _DELIMITERS.sub("", text)
+    text = _SPACING.sub(" ", _DOT_CALL.sub(" @ (", text))
     text = _LIMIT.sub(" ", text)
     text = _ROWS.sub(lambda m: " " + m.group(1).upper() + "^T ", text)
     text = _COLUMNS.sub(lambda m: " " + m.group(1).upper() + " ", text)

@@ -188,8 +188,9 @@ def _count(k: int) -> str:
     """An integer for evidence: exact below 10^6, else its leading digits and power of ten."""
     if k < 10**6:
         return str(k)
-    digits = str(int(k))
-    return f"{digits[0]}.{digits[1:4]}·10^{len(digits) - 1}"
+    exponent = int(sp.floor(sp.log(sp.Integer(k), 10).evalf(30)))  # no decimal string of a 10^4000 integer
+    mantissa = (sp.Integer(k) / sp.Integer(10) ** exponent).evalf(4)
+    return f"{float(mantissa):.3f}·10^{exponent}"
 
 
 def _free_counterexample(w_a, w_b, symbols) -> str:

@@ -77,6 +77,16 @@ KINDS = [
     ("indexed sum", "q1c_i", "q", r"\beta\sum_{i \in \{a, b\}} \mu_i", H, {}),
     ("limit", "q1b_ii", "q", r"\lim_{\beta \to \infty} \beta(k_a + k_b)", H, {}),
     ("limit", "q1b_i", "M", r"\sum\limits_{i=1}^{m} a_i a_i^\top", H, {}),
+    # plain text as people type it: functions by name, NumPy's @ and .dot, sums as words, scientific notation
+    ("plain text", "q1b_i", "M", "A*transpose(A)", H, {}),
+    ("plain text", "q1b_i", "M", "A @ A.T", H, {}),
+    ("plain text", "q1b_i", "M", "A.dot(A.T)", H, {}),
+    ("plain text", "q1b_i", "M", "A*inv(A^T*A)*A^T", H, {}),
+    ("plain text", "q1b_i", "M", "sum_i a_i*a_i^T", H, {}),
+    ("plain text", "q1b_i", "M", "proj(A)", U, {}),  # an unknown function, never i·n·v-style letters
+    ("plain text", "q1b_ii", "q", "1e6*(k_a + k_b)", HC, {}),  # 10^6, not 1·e·6
+    ("plain text", "q1c_ii", "weight_a", "sigmoid(beta*(eta - 1))", HC, {}),
+    ("spacing", "q1c_ii", "cov_c", r"\mathrm{Var}(t)\,(v_a - v_b)(v_a - v_b)^{\top}", H, {}),
     # a big-O bound has no constants: the ratio of exact counts cannot be decided from it
     ("big-O", "q2g_ii", "ratio", r"\frac{\mathcal{O}(2\ell m + (L-2)m^2)}{\mathcal{O}(L\ell^2)}", NC, {}),
     # a line as written: the name, a chain of relations, a trailing clause
