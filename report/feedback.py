@@ -45,17 +45,19 @@ def _typeset(text: str):
 
 
 def collect(answers_path: Path) -> tuple[dict, list[dict]]:
-    from derivations.answer_checks import check_answers
+    """The answers of one file and their rows, each field decided under the budget of time and size
+    of `derivations check` (`derivations.answer_grading.grade`). Raises `FeedbackError` (one line)."""
     from derivations.answer_file import PARTS, AnswerFileError, read_answers
+    from derivations.answer_grading import grade
+    from derivations.display import for_terminal
 
     try:
         answers = read_answers(answers_path)
     except AnswerFileError as exc:
-        raise FeedbackError(str(exc)) from None
+        raise FeedbackError(for_terminal(exc)) from None
     rows = []
-    for r in check_answers(answers):
-        row = r.to_json()
-        row["math"] = PARTS[r.part][r.field] not in MATH_KINDS
+    for row in grade([answers])[0]:
+        row["math"] = PARTS[row["part"]][row["field"]] not in MATH_KINDS
         rows.append(row)
     return answers, rows
 
@@ -68,8 +70,13 @@ def _counts(rows: list[dict]) -> dict[str, int]:
 
 
 def render_md(name: str, rows: list[dict]) -> str:
+    """FEEDBACK.md: every text that comes from the answer file (its name, the given formula, evidence and
+    conditions that quote it) is a code span of `derivations.display.for_markdown`, so no field can make
+    a heading, a verdict, HTML or a line of its own."""
+    from derivations.display import for_markdown as md
+
     counts = _counts(rows)
-    lines = [f"# Feedback on {name}", "",
+    lines = [f"# Feedback on {md(name)}", "",
              "Each answer is decided by proof from the expression as given (`python -m derivations check`); "
              "the evidence is computed from it. A simulation or a numeric check is called that, never a proof.", "",
              "Verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())), ""]
@@ -78,14 +85,13 @@ def render_md(name: str, rows: list[dict]) -> str:
         if r["part"] != part:
             part = r["part"]
             lines += [f"## {PART_TITLES.get(part, part)}", ""]
-        given = f"$${r['given']}$$" if r["math"] else f"> {r['given']}"
-        lines += [f"### `{r['field']}`: **{r['verdict']}**", "", given, ""]
+        lines += [f"### {md(r['field'])}: **{r['verdict']}**", "", f"Given: {md(r['given'])}", ""]
         if r["condition"]:
-            lines += [f"- Condition: {r['condition']}"]
-        lines += [f"- Evidence: {r['evidence']}"]
+            lines += [f"- Condition: {md(r['condition'])}"]
+        lines += [f"- Evidence: {md(r['evidence'])}"]
         if r["counterexample"]:
-            lines += [f"- Counterexample: {r['counterexample']}"]
-        lines += [f"- Decided by: `{r['decided_by']}`", ""]
+            lines += [f"- Counterexample: {md(r['counterexample'])}"]
+        lines += [f"- Decided by: {md(r['decided_by'])}", ""]
     return "\n".join(lines)
 
 
