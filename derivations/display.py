@@ -10,13 +10,15 @@ so that no field can start a line, a heading or a verdict of its own, or drive a
   backticks in the text, so nothing in it is Markdown or HTML;
 - `for_csv`: the same, with a leading ``'`` where a spreadsheet would read a formula
   (``=``, ``+``, ``-``, ``@``, a tab or carriage return); `from_csv` undoes the ``'``;
+- `for_html`: the same through `html.escape` (quotes too, so it may stand in an attribute);
 - `json_text`: JSON that stays exact, with invisible characters as ``\\uXXXX`` escapes
   (json itself escapes the C0 controls; DEL, C1 controls, bidirectional overrides are added).
 
-HTML uses `html.escape`. None of these raise.
+None of these raise.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -62,6 +64,11 @@ def for_markdown(text) -> str:
     # at either end from joining the fence.
     pad = " " if (body[:1] == "`" or body[-1:] == "`" or (body[:1] == " " and body[-1:] == " ")) else ""
     return f"{fence}{pad}{body or ' '}{pad}{fence}"
+
+
+def for_html(text) -> str:
+    """Text for an HTML page or attribute: `html.escape` of the visible text (no tag, entity or control)."""
+    return html.escape(visible(text), quote=True)
 
 
 def for_csv(text, exact: bool = False) -> str:

@@ -96,13 +96,17 @@ def render_md(name: str, rows: list[dict]) -> str:
 
 
 def render_html(name: str, rows: list[dict]) -> str:
+    """feedback.html: text from the answer file through `derivations.display.for_html` (escaped, controls
+    made visible); the given formula typeset by mathtext when it can be, else shown as code."""
+    from derivations.display import for_html
+
     from .render_html import STYLE
 
     counts = _counts(rows)
     badges = " ".join(f'<span class="verdict v-{escape(v)}">{escape(v)} {n}</span>' for v, n in sorted(counts.items()))
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>Feedback on {escape(name)}</title><style>{STYLE}</style></head><body>",
-           f"<header><h1>Feedback on {escape(name)}</h1><p>Each answer is decided by proof from the expression as given "
+           f"<title>Feedback on {for_html(name)}</title><style>{STYLE}</style></head><body>",
+           f"<header><h1>Feedback on {for_html(name)}</h1><p>Each answer is decided by proof from the expression as given "
            f"(<code>python -m derivations check</code>); the evidence is computed from it.</p><p>{badges}</p></header><main>"]
     part = None
     for r in rows:
@@ -112,18 +116,18 @@ def render_html(name: str, rows: list[dict]) -> str:
         shown = None
         if r["math"]:
             shown = _typeset(r["given"])
-        given = (f'<img class="math" src="{shown[0]}" width="{shown[1]}" height="{shown[2]}" alt="{escape(r["given"])}">'
-                 if shown else f"<code>{escape(r['given'])}</code>")
+        given = (f'<img class="math" src="{shown[0]}" width="{shown[1]}" height="{shown[2]}" alt="{for_html(r["given"])}">'
+                 if shown else f"<code>{for_html(r['given'])}</code>")
         out.append('<div class="claim">')
-        out.append(f'<div class="head"><code>{escape(r["field"])}</code> '
+        out.append(f'<div class="head"><code>{for_html(r["field"])}</code> '
                    f'<span class="verdict v-{escape(r["verdict"])}">{escape(r["verdict"])}</span></div>')
         out.append(f'<div class="formulas"><span class="formula">{given}</span></div>')
         if r["condition"]:
-            out.append(f"<p><b>Condition:</b> {escape(r['condition'])}</p>")
-        out.append(f"<p><b>Evidence:</b> {escape(r['evidence'])}</p>")
+            out.append(f"<p><b>Condition:</b> {for_html(r['condition'])}</p>")
+        out.append(f"<p><b>Evidence:</b> {for_html(r['evidence'])}</p>")
         if r["counterexample"]:
-            out.append(f"<p><b>Counterexample:</b> {escape(r['counterexample'])}</p>")
-        out.append(f"<p><b>Decided by:</b> <code>{escape(r['decided_by'])}</code></p></div>")
+            out.append(f"<p><b>Counterexample:</b> {for_html(r['counterexample'])}</p>")
+        out.append(f"<p><b>Decided by:</b> <code>{for_html(r['decided_by'])}</code></p></div>")
     out.append("</main></body></html>")
     return "\n".join(out) + "\n"
 
