@@ -246,3 +246,12 @@ def test_fuzz_no_traceback_no_field_over_budget_others_decided():
             assert other.status == "done" and other.value == expected
 
         check()
+
+
+def test_simulate_runs_in_the_workers_beside_the_decisions():
+    proc = _cli("check", str(ROOT / "docs/example-answers.toml"), "--simulate", "--samples", "4000", "--json")
+    assert proc.returncode == 0, proc.stderr
+    parts = json.loads(proc.stdout)["parts"]
+    simulated = {(r["part"], r["field"]): r.get("simulated") for r in parts}
+    assert simulated[("q1b_i", "M")] is None and "not a proof" in simulated[("q1c_i", "q")]["text"]
+    assert simulated[("q1d_i", "q1")] == simulated[("q1d_i", "q2")] and simulated[("q1d_i", "q1")]["samples"] == 4000
