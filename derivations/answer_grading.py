@@ -53,7 +53,6 @@ def _key(*parts) -> str:
 def _progress_bar(total: int, show: bool, unit: str):
     from tqdm import tqdm
 
-    tqdm.monitor_interval = 0  # no monitor thread
     return tqdm(total=total, unit=unit, desc="checking", disable=not show, file=sys.stderr, leave=False)
 
 

@@ -48,9 +48,13 @@ def _limit_memory(headroom: int) -> None:
         pass
 
 
-def _serve(conn, headroom: int | None) -> None:
+def _serve(conn, headroom: int | None, quiet: bool) -> None:
     """A worker's loop: receive (index, fn, args), send back (index, status, value)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if quiet:  # the pipe is a worker's only output: a library's warning may quote the text it was given
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
     if headroom:
         _limit_memory(headroom)
     conn.send(None)  # ready
@@ -73,9 +77,9 @@ def _serve(conn, headroom: int | None) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, headroom):
+    def __init__(self, ctx, headroom, quiet):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child, headroom), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, headroom, quiet), daemon=True)
         self.process.start()
         child.close()
         self.ready = False
@@ -100,12 +104,14 @@ class _Worker:
 class WorkerPool:
     """``workers`` processes; each call may run ``timeout`` seconds. Use as a context manager.
 
-    ``preload`` names the modules the fork server imports once (the calls' own modules).
-    Raises `RuntimeError` when a worker cannot start at all (it dies before it is ready).
+    ``preload`` names the modules the fork server imports once (the calls' own modules); it takes
+    effect when this process starts its fork server, with its first pool. ``quiet`` sends the
+    workers' own stdout and stderr to /dev/null. Raises `ValueError` for no worker or a timeout
+    that is not positive, `RuntimeError` when a worker cannot start at all (it dies before it is ready).
     """
 
     def __init__(self, workers: int, timeout: float, preload: tuple[str, ...] = (),
-                 memory_headroom: int | None = MEMORY_HEADROOM):
+                 memory_headroom: int | None = MEMORY_HEADROOM, quiet: bool = True):
         if workers < 1 or not timeout > 0:
             raise ValueError("a pool needs at least one worker and a positive timeout")
         methods = mp.get_all_start_methods()
@@ -113,8 +119,8 @@ class WorkerPool:
         if preload and "forkserver" in methods:
             self._ctx.set_forkserver_preload(list(preload))
         self.timeout = float(timeout)
-        self._headroom = memory_headroom
-        self._workers = [_Worker(self._ctx, memory_headroom) for _ in range(workers)]
+        self._headroom, self._quiet = memory_headroom, quiet
+        self._workers = [_Worker(self._ctx, memory_headroom, quiet) for _ in range(workers)]
 
     def __enter__(self) -> "WorkerPool":
         return self
@@ -130,7 +136,7 @@ class WorkerPool:
 
     def _replace(self, worker: _Worker) -> None:
         worker.stop(kill=True)
-        self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._headroom)
+        self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._headroom, self._quiet)
 
     def _queues(self, count: int, groups: list | None) -> list[deque]:
         """One queue of call indices per worker: calls of a group (say, one question part) together in

@@ -8,6 +8,7 @@ data URI; the HTML needs no network). Nothing is written when the file has a use
 """
 from __future__ import annotations
 
+import logging
 from html import escape
 from pathlib import Path
 
@@ -37,10 +38,16 @@ def _typeset(text: str):
     body = clean(text)
     for old, new in _MATHTEXT_SUBSTITUTIONS:
         body = body.replace(old, new)
+    # mathtext logs a missing glyph with the character itself: student text, which must not reach the terminal raw.
+    log = logging.getLogger("matplotlib.mathtext")
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
         png, w, h = _render_png(body)
     except Exception:  # mathtext's parse errors (ValueError) or layout failures: shown as code instead
         return None
+    finally:
+        log.setLevel(level)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), w, h
 
 

@@ -113,11 +113,12 @@ def _outside_code_spans(line: str) -> str:
     return "".join(out)
 
 
-def test_feedback_markdown_carries_no_heading_verdict_html_or_control_from_a_field(tmp_path):
+def test_feedback_markdown_carries_no_heading_verdict_html_or_control_from_a_field(tmp_path, caplog):
     from report.feedback import build
 
     path = _write(tmp_path, "evil\u001b]0;x\u0007<b>.toml")
     md_path, html_path = build(path, tmp_path / "out")
+    assert not any(_controls(r.getMessage()) for r in caplog.records)  # mathtext's missing-glyph warnings
     md = md_path.read_text(encoding="utf-8")
     assert not _controls(md)
     lines = md.splitlines()
@@ -152,3 +153,14 @@ def test_display_functions_hold_for_any_text(text):
     csv.writer(row).writerow([for_csv(text, exact=True), for_csv(text)])
     back = next(csv.reader(io.StringIO(row.getvalue(), newline="")))
     assert from_csv(back[0]) == text and back[1] == for_csv(text)
+
+
+def test_workers_print_nothing_of_their_own(capfd):
+    from derivations.answer_grading import PRELOAD
+    from derivations.worker_pool import WorkerPool
+    from tests.worker_calls import shout
+
+    with WorkerPool(1, timeout=30, preload=PRELOAD) as pool:
+        assert [o.value for o in pool.run([(shout, ("\x1b[2J owned",))])] == [10]
+    out, err = capfd.readouterr()
+    assert "owned" not in out + err
