@@ -188,7 +188,7 @@ def _depth_zero(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
     return spans
 
 
-_SPACING = re.compile(r"\\[,;:! ]")  # \, \; \: \! and "\ ": spacing, never a separator
+_SPACING = re.compile(r"(?<!\\)\\[,;:! ]")  # \, \; \: \! and "\ ": spacing, never a separator
 _DOT_CALL = re.compile(r"\.dot\s*\(")  # NumPy's A.dot(B) is A @ (B)
 
 
@@ -327,10 +327,10 @@ def clean(text: str) -> str:
     clause (``, \\beta \\gg 1``) reduced to the answer itself (`_answer_segment`)."""
     text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
     text = _DELIMITERS.sub("", text)
-    text = _SPACING.sub(" ", _DOT_CALL.sub(" @ (", text))
-    text = _LIMIT.sub(" ", text)
     text = _ROWS.sub(lambda m: " " + m.group(1).upper() + "^T ", text)
     text = _COLUMNS.sub(lambda m: " " + m.group(1).upper() + " ", text)
+    text = _SPACING.sub(" ", _DOT_CALL.sub(" @ (", text))
+    text = _LIMIT.sub(" ", text)
     text = _DOT_PRODUCT.sub(" ", text)
     for _ in range(3):  # nested wrappers: \\mathbf{\\hat{k}}
         text = _WRAPPERS.sub(r" \2 ", text)

@@ -97,16 +97,22 @@ def simulate_query(texts: list[str], part: str, samples: int) -> dict | None:
     return out
 
 
-def simulate_rows(rows: list[dict], samples: int) -> list[dict]:
-    """The rows of one file with ``simulated`` added to its query answers."""
+def simulation_inputs(rows: list[dict]) -> list[tuple[list[str], str] | None]:
+    """For each row of one file, the (texts, part) that `simulate_query` takes, or None (not a query answer)."""
     given = {(r["part"], r["field"]): r["given"] for r in rows}
-    out = []
+    out: list[tuple[list[str], str] | None] = []
     for r in rows:
-        r = dict(r)
+        found = None
         if r["verdict"] != "unparseable":
             if r["part"] in ("q1b_ii", "q1c_i") and r["field"] == "q":
-                r["simulated"] = simulate_query([r["given"]], r["part"], samples)
+                found = ([r["given"]], r["part"])
             elif r["part"] == "q1d_i" and ("q1d_i", "q1") in given and ("q1d_i", "q2") in given:
-                r["simulated"] = simulate_query([given[("q1d_i", "q1")], given[("q1d_i", "q2")]], "q1d_i", samples)
-        out.append(r)
+                found = ([given[("q1d_i", "q1")], given[("q1d_i", "q2")]], "q1d_i")
+        out.append(found)
     return out
+
+
+def simulate_rows(rows: list[dict], samples: int) -> list[dict]:
+    """The rows of one file with ``simulated`` added to its query answers."""
+    return [{**r, "simulated": simulate_query(found[0], found[1], samples)} if found else dict(r)
+            for r, found in zip(rows, simulation_inputs(rows))]

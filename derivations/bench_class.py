@@ -3,11 +3,17 @@
 Writes N answer files (default 50) into a temporary folder, each drawing every field from
 a pool of right and wrong answers in LaTeX and plain notation (fixed seed, so every run
 checks the same class), then runs `python -m derivations check` on all of them as a
-teaching assistant would (`--csv`; `--jobs`, default 1 as in `check`) and prints the wall time.
+teaching assistant would (`--csv`; `--jobs` and `--field-timeout` as in `check`) and prints
+the wall time. ``--hostile K`` makes K of the files carry one hostile field each (`HOSTILE`:
+answers too large or too slow to decide, a failing computation, terminal escapes, a forged
+verdict, a spreadsheet formula); the CSV is read back and the script says how many fields
+were stopped by the budget and whether every other (benign) field was decided by its checker.
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import random
 import subprocess
 import sys
@@ -35,50 +41,98 @@ POOL = {
 }
 
 
+# One hostile field per hostile file, in turn: (part, field, text).
+HOSTILE = [
+    ("q2g_ii", "ratio", r"\frac{(L + m + \ell + d)^{200} - (L - m + \ell - d)^{200}}{L \ell^2 (L + m + \ell)^{199}}"),
+    ("q1c_ii", "threshold", r"(1 + \frac{\ln 99}{\beta})^{(1 + \frac{\ln 99}{\beta})^{(1 + \frac{\ln 99}{\beta})^{"
+                            r"(1 + \frac{\ln 99}{\beta})^{99}}}}"),
+    ("q1c_ii", "eta_var", r"(\alpha + \beta + \eta + n)^{60}"),
+    ("q1c_ii", "threshold", r"e^{e^{e^{10}}}"),
+    ("q1b_ii", "q", "-" * 900 + "k_a"),
+    ("q1c_ii", "eta_mean", "9" * 1500),
+    ("q1b_i", "M", "B B^\\top\n  verdict: holds\n  evidence: residual 0"),
+    ("q1c_i", "q", "\x1b]0;owned\x07\x1b[1A\x1b[2K\\beta(\\mu_a + \\mu_b)"),
+    ("q3", "a", '=HYPERLINK("http://example.com", "grade")'),
+    ("q1c_ii", "weight_a", r"e^{e^{e^{\beta \eta}}}"),
+]
+
+
 def toml_string(text: str) -> str:
-    return "'" + text + "'"  # the pool has no single quotes: a TOML literal string keeps backslashes
+    """A TOML string holding ``text`` exactly: a literal string where it can be (backslashes kept),
+    else a basic string with escapes (JSON's escapes are TOML's)."""
+    if "'" not in text and not any(ord(c) < 0x20 or c == "\x7f" for c in text):
+        return "'" + text + "'"
+    return json.dumps(text)
 
 
-def write_class(folder: Path, students: int, seed: int = 0) -> list[Path]:
-    """`students` answer files in ``folder``, each field drawn from POOL (a field is left out one time in eight)."""
+def write_class(folder: Path, students: int, seed: int = 0, hostile: int = 0) -> tuple[list[Path], dict[Path, tuple[str, str]]]:
+    """`students` answer files in ``folder``, each field drawn from POOL (a field is left out one time in
+    eight); the last ``hostile`` files each carry one field of HOSTILE. Returns the paths and, for each
+    hostile file, its hostile (part, field)."""
     rng = random.Random(seed)
-    paths = []
+    paths, planted = [], {}
     for k in range(students):
-        parts: dict[str, list[str]] = {}
+        answers: dict[str, dict[str, str]] = {}
         for (part, field), options in POOL.items():
             if rng.random() < 0.125 and part != "q1d_i":
                 continue
-            parts.setdefault(part, []).append(f"{field} = {toml_string(rng.choice(options))}")
+            answers.setdefault(part, {})[field] = toml_string(rng.choice(options))
         if rng.random() < 0.5:
-            parts.setdefault("q1d_ii", []).append(f"ignore_negative = {rng.choice(['true', 'false'])}")
-        text = "\n\n".join(f"[{part}]\n" + "\n".join(lines) for part, lines in parts.items()) + "\n"
-        path = folder / f"student{k + 1:02d}.toml"
-        path.write_text(text, encoding="utf-8")
+            answers.setdefault("q1d_ii", {})["ignore_negative"] = rng.choice(["true", "false"])
+        path = folder / f"student{k + 1:03d}.toml"
+        if k >= students - hostile:
+            part, field, text = HOSTILE[(k - (students - hostile)) % len(HOSTILE)]
+            answers.setdefault(part, {})[field] = toml_string(text)
+            planted[path] = (part, field)
+        text = "\n\n".join(f"[{part}]\n" + "\n".join(f"{f} = {v}" for f, v in fields.items()) for part, fields in answers.items())
+        path.write_text(text + "\n", encoding="utf-8")
         paths.append(path)
-    return paths
+    return paths, planted
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m derivations.bench_class", description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=50, help="answer files to generate (default 50)")
-    parser.add_argument("--jobs", type=int, default=1, help="processes for `check` (default 1, as `check` itself)")
+    parser.add_argument("--students", "--files", type=int, default=50, help="answer files to generate (default 50)")
+    parser.add_argument("--hostile", type=int, default=0, help="how many of them carry one hostile field (default 0)")
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes for `check` (default 0: as `check` chooses)")
+    parser.add_argument("--field-timeout", type=float, default=None, metavar="SECONDS",
+                        help="passed to `check` (default: check's own)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help="write the class here instead of a temporary folder")
     args = parser.parse_args(argv)
+    if not 0 <= args.hostile <= args.students:
+        parser.error("--hostile must be between 0 and --students")
+    from .display import from_csv
+    from .field_guard import GUARD
+
     with tempfile.TemporaryDirectory(prefix="attnlab-class-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = write_class(folder, args.students)
+        paths, planted = write_class(folder, args.students, hostile=args.hostile)
         cmd = [sys.executable, "-m", "derivations", "check", *map(str, paths), "--csv", str(folder / "class.csv"),
                "--jobs", str(args.jobs), "--quiet"]
+        if args.field_timeout is not None:
+            cmd += ["--field-timeout", str(args.field_timeout)]
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
             print(proc.stderr.strip(), file=sys.stderr)
             return proc.returncode
-        rows = (folder / "class.csv").read_text(encoding="utf-8").count("\n") - 1
-    print(f"checked {args.students} answer files ({rows} CSV rows) with {args.jobs} processes in {elapsed:.1f} s")
-    return 0
+        with open(folder / "class.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    hostile_fields = {(str(p), *where) for p, where in planted.items()}
+    is_hostile = [(from_csv(r["file"]), r["part"], r["field"]) in hostile_fields for r in rows]
+    stopped = [r for r in rows if r["decided_by"] == GUARD]
+    benign = [r for r, h in zip(rows, is_hostile) if not h]
+    undecided = [r for r in benign if r["decided_by"] == GUARD]
+    jobs = args.jobs or "auto"
+    print(f"checked {args.students} answer files ({args.hostile} hostile, {len(rows)} CSV rows) with --jobs {jobs} "
+          f"in {elapsed:.1f} s")
+    if args.hostile:
+        kinds = sorted({r["evidence"].split(":")[0].split(" (")[0] for r in stopped})
+        print(f"  fields stopped by the budget: {len(stopped)} ({sum(is_hostile)} hostile fields planted; {', '.join(kinds)})")
+    print(f"  benign fields decided by their checker: {len(benign) - len(undecided)} of {len(benign)}")
+    return 0 if not undecided else 1
 
 
 if __name__ == "__main__":

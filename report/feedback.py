@@ -4,9 +4,7 @@ The same decisions as `python -m derivations check FILE` (derivations.answer_che
 written as DIR/FEEDBACK.md and DIR/feedback.html in the report's style: one section per
 question part, each field with its verdict, condition, evidence, counterexample and the
 deciding function, the given formula typeset (matplotlib's mathtext, embedded as a PNG
-data URI; the HTML needs no network) when it is within the checker's 2,000 characters, else
-shown as escaped text (report.mathrender.answer_fits). Nothing is written when the file has a
-user error.
+data URI; the HTML needs no network). Nothing is written when the file has a user error.
 """
 from __future__ import annotations
 
@@ -30,26 +28,21 @@ class FeedbackError(Exception):
 
 
 def collect(answers_path: Path) -> tuple[dict, list[dict]]:
-    from derivations.answer_checks import check_answers
+    """The answers of one file and their rows, each field decided under the budget of time and size
+    of `derivations check` (`derivations.answer_grading.grade`). Raises `FeedbackError` (one line)."""
     from derivations.answer_file import PARTS, AnswerFileError, read_answers
+    from derivations.answer_grading import grade
+    from derivations.display import for_terminal
 
     try:
         answers = read_answers(answers_path)
     except AnswerFileError as exc:
-        raise FeedbackError(str(exc)) from None
+        raise FeedbackError(for_terminal(exc)) from None
     rows = []
-    for r in check_answers(answers):
-        row = r.to_json()
-        row["math"] = PARTS[r.part][r.field] not in MATH_KINDS
+    for row in grade([answers])[0]:
+        row["math"] = PARTS[row["part"]][row["field"]] not in MATH_KINDS
         rows.append(row)
     return answers, rows
-
-
-def _typesettable(row: dict) -> bool:
-    """A formula field within the checker's cap (report.mathrender.answer_fits): typeset; else plain text."""
-    from .mathrender import answer_fits
-
-    return row["math"] and answer_fits(row["given"])
 
 
 def _counts(rows: list[dict]) -> dict[str, int]:
@@ -60,8 +53,13 @@ def _counts(rows: list[dict]) -> dict[str, int]:
 
 
 def render_md(name: str, rows: list[dict]) -> str:
+    """FEEDBACK.md: every text that comes from the answer file (its name, the given formula, evidence and
+    conditions that quote it) is a code span of `derivations.display.for_markdown`, so no field can make
+    a heading, a verdict, HTML or a line of its own."""
+    from derivations.display import for_markdown as md
+
     counts = _counts(rows)
-    lines = [f"# Feedback on {name}", "",
+    lines = [f"# Feedback on {md(name)}", "",
              "Each answer is decided by proof from the expression as given (`python -m derivations check`); "
              "the evidence is computed from it. A simulation or a numeric check is called that, never a proof.", "",
              "Verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())), ""]
@@ -70,26 +68,29 @@ def render_md(name: str, rows: list[dict]) -> str:
         if r["part"] != part:
             part = r["part"]
             lines += [f"## {PART_TITLES.get(part, part)}", ""]
-        given = f"$${r['given']}$$" if _typesettable(r) else f"> {r['given']}"
-        lines += [f"### `{r['field']}`: **{r['verdict']}**", "", given, ""]
+        lines += [f"### {md(r['field'])}: **{r['verdict']}**", "", f"Given: {md(r['given'])}", ""]
         if r["condition"]:
-            lines += [f"- Condition: {r['condition']}"]
-        lines += [f"- Evidence: {r['evidence']}"]
+            lines += [f"- Condition: {md(r['condition'])}"]
+        lines += [f"- Evidence: {md(r['evidence'])}"]
         if r["counterexample"]:
-            lines += [f"- Counterexample: {r['counterexample']}"]
-        lines += [f"- Decided by: `{r['decided_by']}`", ""]
+            lines += [f"- Counterexample: {md(r['counterexample'])}"]
+        lines += [f"- Decided by: {md(r['decided_by'])}", ""]
     return "\n".join(lines)
 
 
 def render_html(name: str, rows: list[dict]) -> str:
+    """feedback.html: text from the answer file through `derivations.display.for_html` (escaped, controls
+    made visible); the given formula typeset by mathtext when it can be, else shown as code."""
+    from derivations.display import for_html
+
     from .mathrender import typeset_answer
     from .render_html import STYLE
 
     counts = _counts(rows)
     badges = " ".join(f'<span class="verdict v-{escape(v)}">{escape(v)} {n}</span>' for v, n in sorted(counts.items()))
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>Feedback on {escape(name)}</title><style>{STYLE}</style></head><body>",
-           f"<header><h1>Feedback on {escape(name)}</h1><p>Each answer is decided by proof from the expression as given "
+           f"<title>Feedback on {for_html(name)}</title><style>{STYLE}</style></head><body>",
+           f"<header><h1>Feedback on {for_html(name)}</h1><p>Each answer is decided by proof from the expression as given "
            f"(<code>python -m derivations check</code>); the evidence is computed from it.</p><p>{badges}</p></header><main>"]
     part = None
     for r in rows:
@@ -99,18 +100,18 @@ def render_html(name: str, rows: list[dict]) -> str:
         shown = None
         if r["math"]:
             shown = typeset_answer(r["given"])  # None beyond the checker's MAX_LENGTH characters
-        given = (f'<img class="math" src="{shown[0]}" width="{shown[1]}" height="{shown[2]}" alt="{escape(r["given"])}">'
-                 if shown else f"<code>{escape(r['given'])}</code>")
+        given = (f'<img class="math" src="{shown[0]}" width="{shown[1]}" height="{shown[2]}" alt="{for_html(r["given"])}">'
+                 if shown else f"<code>{for_html(r['given'])}</code>")
         out.append('<div class="claim">')
-        out.append(f'<div class="head"><code>{escape(r["field"])}</code> '
+        out.append(f'<div class="head"><code>{for_html(r["field"])}</code> '
                    f'<span class="verdict v-{escape(r["verdict"])}">{escape(r["verdict"])}</span></div>')
         out.append(f'<div class="formulas"><span class="formula">{given}</span></div>')
         if r["condition"]:
-            out.append(f"<p><b>Condition:</b> {escape(r['condition'])}</p>")
-        out.append(f"<p><b>Evidence:</b> {escape(r['evidence'])}</p>")
+            out.append(f"<p><b>Condition:</b> {for_html(r['condition'])}</p>")
+        out.append(f"<p><b>Evidence:</b> {for_html(r['evidence'])}</p>")
         if r["counterexample"]:
-            out.append(f"<p><b>Counterexample:</b> {escape(r['counterexample'])}</p>")
-        out.append(f"<p><b>Decided by:</b> <code>{escape(r['decided_by'])}</code></p></div>")
+            out.append(f"<p><b>Counterexample:</b> {for_html(r['counterexample'])}</p>")
+        out.append(f"<p><b>Decided by:</b> <code>{for_html(r['decided_by'])}</code></p></div>")
     out.append("</main></body></html>")
     return "\n".join(out) + "\n"
 

@@ -14,6 +14,8 @@ shows it as plain escaped text.
 """
 from __future__ import annotations
 
+import logging
+
 import base64
 import io
 from dataclasses import dataclass
@@ -132,8 +134,14 @@ def typeset_answer(text: str) -> tuple[str, int, int] | None:
     body = clean(text)
     for old, new in _MATHTEXT_SUBSTITUTIONS:
         body = body.replace(old, new)
+    # mathtext logs a missing glyph with the character itself: student text, which must not reach the terminal raw.
+    log = logging.getLogger("matplotlib.mathtext")
+    level = log.level
+    log.setLevel(logging.ERROR)
     try:
         png, w, h = _render_png(body)
     except Exception:  # noqa: BLE001 - mathtext's parse errors (ValueError) or layout failures
         return None
+    finally:
+        log.setLevel(level)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), w, h

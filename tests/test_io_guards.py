@@ -315,10 +315,10 @@ def test_jobs_beyond_the_cores_is_one_line_before_any_worker(capsys, monkeypatch
     import derivations.check_cli
     pools = []
 
-    def no_pool(max_workers):  # a regression records the pool instead of forking 100,000 workers
-        pools.append(max_workers)
-        raise AssertionError(f"a pool of {max_workers} workers was started")
-    monkeypatch.setattr(derivations.check_cli, "ProcessPoolExecutor", no_pool)
+    def no_pool(files, **kwargs):  # a regression records the workers instead of forking 100,000 of them
+        pools.append(kwargs.get("jobs"))
+        raise AssertionError(f"{kwargs.get('jobs')} workers were started")
+    monkeypatch.setattr(derivations.check_cli, "grade", no_pool)
     code, err = _derivations(capsys, "check", EXAMPLE, EXAMPLE, "--jobs", "100000")
     assert one_line_exit_2(code, err) and "--jobs 100000" in err and "cores" in err and not pools
     from derivations.cli import build_parser

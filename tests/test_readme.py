@@ -33,6 +33,8 @@ SHORT = {
     "python -m models pipeline --device cuda --results-dir report/results --tag course-trainer --out runs/pipeline-export":
         "python -m models pipeline --smoke --stages vanilla-no-pretraining --out runs/pipeline-export",
     "python -m models recipe cpu-60 --threads 2": "python -m models recipe cpu-60 --smoke --threads 2 --seed 1",
+    "python -m derivations.bench_class --files 200 --hostile 10":
+        "python -m derivations.bench_class --files 20 --hostile 10 --field-timeout 2",
 }
 # README commands the test does not run, and why.
 SKIP = {

@@ -1,0 +1,135 @@
+"""Many answer files decided field by field, each field under a time and a size budget.
+
+`grade` sends every distinct field (its text and the parts its decision reads, `CONTEXT`)
+once to a `worker_pool.WorkerPool`: a field whose decision takes longer than
+``field_timeout`` seconds is ``not-checkable`` with the evidence "took longer than N s", its
+worker is killed and replaced, and every other field and file is still decided. Inside the
+worker `field_guard.decide_guarded` applies the size budget and turns any exception into the
+field's verdict. The rows come back in the order of the files and of their fields, whatever
+the number of workers. A class repeats answers: each distinct one is decided once.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Callable
+
+from .answer_file import PARTS
+from .worker_pool import WorkerPool
+
+DEFAULT_FIELD_TIMEOUT = 5.0  # seconds; the slowest answer of the tests and of the generated class takes about 1 s
+
+# The other fields each field's decision reads (answer_checks.decide_field): only these go with it.
+CONTEXT: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("q1c_ii", "weight_a"): (("q1c_i", "q"),),
+    ("q1c_ii", "weight_b"): (("q1c_i", "q"),),
+    ("q1c_ii", "threshold"): (("q1c_i", "q"),),
+    ("q1d_i", "q1"): (("q1d_i", "q1"), ("q1d_i", "q2")),
+    ("q1d_i", "q2"): (("q1d_i", "q1"), ("q1d_i", "q2")),
+    ("q1d_ii", "cov_c"): (("q1d_i", "q1"), ("q1d_i", "q2"), ("q1d_ii", "ignore_negative")),
+    ("q2g_ii", "ratio"): (("q2g_ii", "counts"),),
+}
+PRELOAD = ("derivations.answer_checks", "derivations.answer_size", "derivations.field_guard")
+
+
+def default_jobs(files: int) -> int:
+    """Worker processes for a class of ``files``: one per file up to the machine's cores."""
+    return max(1, min(os.cpu_count() or 1, files))
+
+
+def context(part: str, field: str, answers: dict) -> dict:
+    """The answers a field's decision reads: the field itself and its `CONTEXT`, nothing else."""
+    out: dict[str, dict] = {part: {field: answers[part][field]}}
+    for p, f in CONTEXT.get((part, field), ()):
+        if f in answers.get(p, {}):
+            out.setdefault(p, {})[f] = answers[p][f]
+    return out
+
+
+def _key(*parts) -> str:
+    return repr(parts)
+
+
+def _progress_bar(total: int, show: bool, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc="checking", disable=not show, file=sys.stderr, leave=False)
+
+
+def _run_unique(pool: WorkerPool, calls: dict[str, tuple[Callable, tuple]], bar) -> dict[str, object]:
+    keys = list(calls)
+    # Calls of one question part and field go to one worker where they can: they share its SymPy caches.
+    outcomes = pool.run([calls[k] for k in keys], progress=lambda: bar.update(1),
+                        groups=[tuple(map(str, calls[k][1][:2])) for k in keys])
+    return dict(zip(keys, outcomes))
+
+
+def grade(files: list[dict], *, jobs: int = 1, field_timeout: float = DEFAULT_FIELD_TIMEOUT,
+          samples: int | None = None, progress: bool = False) -> list[list[dict]]:
+    """The rows (`FieldResult.to_json`) of each answer file, given as `answer_file.read_answers` returns it.
+
+    ``jobs`` worker processes decide the fields, each under ``field_timeout`` seconds; with
+    ``samples``, query answers also get a Monte Carlo ``simulated`` (same budget). Raises
+    `ValueError` for ``jobs`` < 1 or a timeout that is not positive.
+    """
+    from .field_guard import budget_row, decide_guarded
+
+    fields = [[(part, field, value) for part, answered in answers.items() for field, value in answered.items()]
+              for answers in files]
+    calls: dict[str, tuple[Callable, tuple]] = {}
+    keys: list[list[str]] = []
+    for answers, items in zip(files, fields):
+        keys.append([])
+        for part, field, value in items:
+            ctx = context(part, field, answers)
+            key = _key(part, field, ctx)
+            calls.setdefault(key, (decide_guarded, (part, field, value, ctx)))
+            keys[-1].append(key)
+    preload = PRELOAD + (("derivations.answer_simulation",) if samples else ())
+    with WorkerPool(jobs, field_timeout, preload=preload) as pool:
+        bar = _progress_bar(len(calls), progress, "field")
+        done = _run_unique(pool, calls, bar)
+        bar.close()
+        results = []
+        for items, file_keys in zip(fields, keys):
+            rows = []
+            for (part, field, value), key in zip(items, file_keys):
+                outcome = done[key]
+                if outcome.status == "done":
+                    rows.append(outcome.value)
+                elif outcome.status == "timeout":
+                    rows.append(budget_row(part, field, value, f"took longer than {field_timeout:g} s"))
+                elif outcome.status == "died":
+                    rows.append(budget_row(part, field, value, f"could not be decided: {outcome.value}"))
+                else:  # an exception outside decide_guarded's own guard (pickling the row, say)
+                    rows.append(budget_row(part, field, value, f"could not be decided ({outcome.value})"))
+            results.append(rows)
+        if samples:
+            results = _simulated(pool, results, samples, progress)
+    return results
+
+
+def _simulated(pool: WorkerPool, results: list[list[dict]], samples: int, progress: bool) -> list[list[dict]]:
+    from .answer_simulation import simulation_inputs
+    from .field_guard import GUARD, simulate_guarded
+
+    wanted = [simulation_inputs(rows) for rows in results]
+    calls = {}
+    for rows, inputs in zip(results, wanted):
+        for r, found in zip(rows, inputs):
+            if found and r["decided_by"] != GUARD:
+                calls.setdefault(_key(*found), (simulate_guarded, (found[0], found[1], samples)))
+    bar = _progress_bar(len(calls), progress, "simulation")
+    done = _run_unique(pool, calls, bar)
+    bar.close()
+    out = []
+    for rows, inputs in zip(results, wanted):
+        out.append([])
+        for r, found in zip(rows, inputs):
+            if found:
+                outcome = done.get(_key(*found))
+                r = {**r, "simulated": None if outcome is None else outcome.value if outcome.status == "done"
+                     else {"text": f"not simulated: took longer than {pool.timeout:g} s" if outcome.status == "timeout"
+                           else f"not simulated: {outcome.value}"}}
+            out[-1].append(r)
+    return out
