@@ -461,6 +461,8 @@ class Evaluator:
             x, y = self(node[1]), self(node[2])
             if x.is_scalar or y.is_scalar:
                 return mul(self.space, x, y)
+            if x.cols == "1" and y.rows == "1":  # a_i ⊗ a_iᵀ: the transpose written out, the same outer product
+                return mul(self.space, x, y)
             if x.cols != "1" or y.cols != "1":
                 raise ShapeMismatch(f"an outer product ⊗ of {describe(*x.shape)} and {describe(*y.shape)}")
             return mul(self.space, x, transpose(y))

@@ -41,9 +41,11 @@ def _matrix_space() -> Space:
 
 
 MATRIX = _matrix_space()
+_MEAN_OF_C = "is a mean of the random keys of (c) and (d); (b) ii's keys are fixed: the query is built from k_a, k_b, k_i"
 KEYS = Space(title="(b) ii", objects={"k_a": ("d", "1"), "k_b": ("d", "1"), "k_i": ("d", "1")},
              rules=orthonormal_rules(["k_a", "k_b", "k_i"]), aliases={"K_a": "k_a", "K_b": "k_b", "K_i": "k_i"},
-             hint=" (the query is built from k_a, k_b, k_i and scalars)")
+             hint=" (the query is built from k_a, k_b, k_i and scalars)",
+             foreign={name: _MEAN_OF_C for name in ("mu_a", "mu_b", "mu_i")})
 _RANDOM_KEY = ("is a random key in (c) and (d), drawn after q is chosen: the query must be designed from the known "
                "means μ_a, μ_b, μ_i (QUESTIONS.md (c) i)")
 MEANS = Space(title="(c) and (d)", objects={"mu_a": ("d", "1"), "mu_b": ("d", "1"), "mu_i": ("d", "1")},
