@@ -89,7 +89,8 @@ def _last_line(log: Path) -> str:
     try:
         with open(log, "rb") as f:
             f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
-            lines = [x for x in f.read().decode("utf-8", "replace").splitlines() if x.strip()]
+            lines = [x for x in f.read().decode("utf-8", "replace").splitlines()
+                     if x.strip() and not x.startswith("=== ")]  # not the pipeline's own header lines
     except OSError:
         return ""
     return lines[-1].strip() if lines else ""
@@ -97,12 +98,12 @@ def _last_line(log: Path) -> str:
 
 def run_side_by_side(chains: list[Chain], jobs: int, *, prepare: Callable, conclude: Callable, log_dir: Path,
                      env: dict, cwd: Path, steps: Callable[[str], tuple[int, Path]], progress: bool = True,
-                     say: Callable[[str], None] | None = None) -> Failure | None:
+                     say: Callable[[str], None] | None = None, program: list[str] | None = None) -> Failure | None:
     """Run `chains` with at most `jobs` at a time, each stage as `python -m models ARGV` (cwd
     `cwd`, environment `env`), its output appended to `log_dir/<chain>.log`.
 
-    `prepare(stage)` returns the stage's argv, or "done" (skip it), or "stop" (the chain goes no
-    further now: a stage it needs is missing, or the time limit is near); `conclude(stage, argv,
+    `prepare(stage)` returns the stage's argv, or "done" (skip it), or "waiting" or "stop" (the
+    chain goes no further now: a stage it needs has not finished, or the time limit is near); `conclude(stage, argv,
     exit, started, ended, terminated)` (wall-clock `time.time()` seconds; `terminated`: stopped
     here because another stage failed) records the finished process and returns whether the
     stage is complete (a stage stopped at its time limit exits 0 but is not;
@@ -110,10 +111,13 @@ def run_side_by_side(chains: list[Chain], jobs: int, *, prepare: Callable, concl
     `steps(stage)` gives (the stage's total steps, its metrics log) for the progress lines, one
     per chain (tqdm, on a terminal unless `progress` is false).
 
+    `program` replaces `python -m models` (this interpreter) in front of each argv (tests).
+
     Returns None when no stage failed, else the first Failure; the others' running stages are
     then terminated and concluded with their (negative) exit status. Raises UserError before
     anything starts when a log path is not a writable regular file (fileguard)."""
     say = say or (lambda line: tqdm.write(line, file=sys.stdout))
+    program = program or [sys.executable, "-m", "models"]
     logs = {c.name: check_output(log_dir / f"{c.name}.log", "chain log") for c in chains}
     log_dir.mkdir(parents=True, exist_ok=True)
     run = _Running()
@@ -130,7 +134,7 @@ def run_side_by_side(chains: list[Chain], jobs: int, *, prepare: Callable, concl
                 argv = prepare(stage)
                 if argv == "done":
                     continue
-                if argv == "stop":
+                if isinstance(argv, str):  # "waiting" or "stop": this chain can go no further now
                     return
                 run.current[chain.name] = stage
                 with open(logs[chain.name], "a", encoding="utf-8") as log:
@@ -138,7 +142,7 @@ def run_side_by_side(chains: list[Chain], jobs: int, *, prepare: Callable, concl
                 say(f"[pipeline] {chain.name}: {stage}: python -m models {' '.join(argv)} (log {logs[chain.name]})")
                 started = time.time()
                 with open(logs[chain.name], "ab") as log:
-                    run.procs[chain.name] = subprocess.Popen([sys.executable, "-m", "models", *argv], cwd=cwd,
+                    run.procs[chain.name] = subprocess.Popen([*program, *argv], cwd=cwd,
                                                              env=env, stdout=log, stderr=subprocess.STDOUT,
                                                              stdin=subprocess.DEVNULL)
             code = run.procs[chain.name].wait()
