@@ -1,7 +1,8 @@
 """`python -m models pipeline`: the course's whole experiment in one command.
 
-Stages, each a `python -m models` command run in this process (so every record, log and
-checkpoint is exactly what that command writes):
+Stages, each a `python -m models` command (so every record, log and checkpoint is exactly what
+that command writes), grouped in three chains that do not depend on each other
+(vanilla-no-pretraining; vanilla-pretrain -> its finetune; perceiver-pretrain -> its finetune):
 
   vanilla-no-pretraining           finetune vanilla from scratch (75 epochs) + dev evaluation
   vanilla-pretrain                 pretrain vanilla (650 epochs)
@@ -21,6 +22,13 @@ evidence (report/results) is written only when named so, and a record there is n
 a stage whose record name is taken is refused before anything trains (--tag TAG appends -TAG
 to every record's name).
 
+With one job (the default on the CPU) the stages run in order in this process. `--jobs N` (the
+default on CUDA: all three) runs the chains side by side on the one device, each stage in its
+own process with its output in <work>/logs/<chain>.log (models/pipeline_jobs.py): the same
+records, times aside; each record's "pipeline" block names the stages that shared the device
+with it ("concurrent"). A failed stage stops the pipeline, naming it. `--dry-run` prints the
+chains and each one's estimated time from measured step times (models/pipeline_estimate.py).
+
 --smoke: the same stages on a tiny model, a few dozen examples and 20 dev questions, in well
 under a minute on the CPU; its records are not faithful and never go to report/results.
 """
@@ -28,9 +36,11 @@ under a minute on the CPU; its records are not faithful and never go to report/r
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -38,8 +48,10 @@ import torch
 from . import data as D
 from .fileio import UserError, atomic_write_text
 from .options import positive_float, positive_int, seed_int, trainer_options
+from .pipeline_estimate import device_kind, measured_steps, schedule
+from .pipeline_jobs import Chain, chains_of, last_step, run_side_by_side
 from .results import RESULTS_DIR, check_name, check_record_free, command_line, git_commit
-from .train import device_name, pick_device
+from .train import RECIPES, device_name, pick_device
 
 STAGES = (
     ("vanilla-no-pretraining", "finetune", "vanilla", None),
@@ -57,9 +69,11 @@ SAVE_EVERY = 50 * 23  # pretraining steps between checkpoints: 50 epochs
 
 
 def _stage_argv(args, stage: str, command: str, variant: str, pretrained: str | None, work: Path,
-                results: Path, dev: Path, remaining: float | None) -> list[str]:
+                results: Path, dev: Path, remaining: float | None, threads: int | None = None) -> list[str]:
     out = work / stage
     argv = [command, "--out", str(out), "--device", args.device, "--no-progress"]
+    if threads:
+        argv += ["--threads", str(threads)]
     if args.data_dir:
         argv += ["--data-dir", args.data_dir]
     if args.seed is not None:
@@ -112,16 +126,50 @@ def _copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def _iso(t: float) -> str:
+    """A `time.time()` value as UTC ISO 8601 to the millisecond."""
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def stage_steps(args, command: str, ddir: Path, pretrained: bool = False) -> int:
+    """The steps a new stage of this pipeline trains: epochs x ceil(examples / batch), from the
+    smoke sizes or MODEL.md's table (RECIPES; a finetune after pretraining has 10 epochs, one
+    without 75); the same count `_finished` checks."""
+    if args.smoke:
+        sizes = dict(zip(SMOKE_SIZES[command][::2], SMOKE_SIZES[command][1::2]))
+        n, epochs, batch = int(sizes["--limit"]), int(sizes["--epochs"]), int(sizes["--batch-size"])
+    else:
+        n = len(D.read_wiki(ddir / D.WIKI)) if command == "pretrain" else \
+            len((ddir / D.TRAIN_TSV).read_text(encoding="utf-8").splitlines())
+        recipe = RECIPES[command if command == "pretrain" else "pretrain-finetune" if pretrained else "no-pretraining"]
+        epochs, batch = recipe["epochs"], recipe["batch_size"]
+    return epochs * -(-n // batch)
+
+
+def default_jobs(device_type: str, chains: list) -> int:
+    """--jobs when not given: every chain at once on a GPU (a small model's step leaves it idle),
+    one at a time on the CPU (the cores are the bottleneck there)."""
+    return len(chains) if device_type == "cuda" else 1
+
+
+def stage_chains(wanted) -> list[Chain]:
+    """The independent chains of the wanted stages (STAGES rows), in STAGES order."""
+    return chains_of([(stage, pretrained) for stage, _, _, pretrained in wanted])
+
+
 def run_pipeline(args) -> int:
-    """Run the stages in order, each as `python -m models ...` in this process through
-    `args.models_main` (the CLI's entry point, handed over by models.cli so that this module
-    need not import it); a stage already done is skipped, so the same command continues."""
+    """Run the stages, each as `python -m models ...`; a stage already done is skipped, so the
+    same command continues. With one job (the default on the CPU) the stages run in order in
+    this process through `args.models_main` (the CLI's entry point, handed over by models.cli so
+    that this module need not import it); with --jobs N > 1 the independent chains run side by
+    side, each stage in its own process (models.pipeline_jobs)."""
+    if args.dry_run:
+        return print_plan(args, [s for s in STAGES if not args.stages or s[0] in args.stages])
     models_main = args.models_main
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     device = pick_device(args.device)
     ddir = D.data_dir(args.data_dir)
-    work = Path(args.work) if args.work else \
-        D.REPO_ROOT / "runs" / (("pipeline-smoke" if args.smoke else "pipeline") + _suffix(args))
+    work = _work_dir(args)
     results = Path(args.results_dir) if args.results_dir else work / "results"  # report/results only when asked
     if args.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
@@ -133,58 +181,170 @@ def run_pipeline(args) -> int:
         atomic_write_text(dev, "".join(lines))
     summary_path = work / "pipeline.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {"stages": {}}
+    for info in summary["stages"].values():
+        info.pop("running_since", None)  # left by a call that was killed
+    wanted = [s for s in STAGES if not args.stages or s[0] in args.stages]
+    chains = stage_chains(wanted)
+    jobs = max(1, min(args.jobs or default_jobs(device.type, chains), len(chains)))
     summary.update({"command": command_line(args.argv), "device": device_name(device), "commit": git_commit(),
                     "smoke": args.smoke, "faithful_sizes": not args.smoke, "results_dir": str(results),
-                    "torch": torch.__version__})
-    wanted = [s for s in STAGES if not args.stages or s[0] in args.stages]
+                    "torch": torch.__version__, "jobs": jobs,
+                    "chains": {c.name: list(c.stages) for c in chains}})
     for stage, command, _, _ in wanted:  # a committed record is never replaced: refused before hours of training
         if command == "finetune" and summary["stages"].get(stage, {}).get("status") != "done":
             check_record_free(_record_name(args, stage), results)
-    status = 0
-    for stage, command, variant, pretrained in wanted:
+    threads = args.threads or (max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None)
+    by_name = {s[0]: s for s in wanted}
+
+    def save() -> None:
+        atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
+
+    def prepare(stage: str):
+        """The stage's argv; "done" when it finished before; "waiting" when the stage it needs
+        has not finished; "stop" when the time limit leaves too little to start it."""
+        _, command, variant, pretrained = by_name[stage]
         info = summary["stages"].setdefault(stage, {"status": "pending", "seconds": 0.0, "invocations": []})
         if info["status"] == "done":
-            continue
+            return "done"
         if pretrained and summary["stages"].get(pretrained, {}).get("status") != "done":
             info["status"] = "waiting"
-            status = INCOMPLETE
-            continue
+            return "waiting"
         remaining = None if not args.time_limit else args.time_limit - (time.monotonic() - started)
         if remaining is not None and remaining < 5:
-            status = INCOMPLETE
-            break
-        argv = _stage_argv(args, stage, command, variant, pretrained, work, results, dev, remaining)
-        print(f"[pipeline] {stage}: python -m models {' '.join(argv)}", flush=True)
-        t0 = time.perf_counter()
-        try:
-            code = models_main(argv)
-        except Exception as e:  # e.g. out of GPU memory: record it, and still export what exists
-            print(f"[pipeline] {stage}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
-                  file=sys.stderr, flush=True)
-            code = 1
-        seconds = time.perf_counter() - t0
-        info["seconds"] = round(info["seconds"] + seconds, 3)
-        info["invocations"].append({"argv": argv, "seconds": round(seconds, 3), "exit": code})
+            return "stop"
+        info["running_since"] = _iso(time.time())
+        return _stage_argv(args, stage, command, variant, pretrained, work, results, dev, remaining, threads)
+
+    def conclude(stage: str, argv: list[str], code: int, t0: float, t1: float, terminated: bool = False) -> bool:
+        """Record a stage's process (exit status `code`, wall-clock start and end); whether it finished."""
+        _, command, _, pretrained = by_name[stage]
+        info = summary["stages"][stage]
+        info.pop("running_since", None)
+        info["seconds"] = round(info["seconds"] + (t1 - t0), 3)
+        info["invocations"].append({"argv": argv, "seconds": round(t1 - t0, 3), "exit": code, "jobs": jobs,
+                                    "started": _iso(t0), "ended": _iso(t1)})
         finished = code == 0 and _finished(work / stage, command, ddir)
-        info["status"] = "done" if finished else ("failed" if code else "stopped")
+        info["status"] = "done" if finished else ("stopped" if code == 0 or terminated else "failed")
         if finished and command == "finetune":
             name = _record_name(args, stage)
             info["record"] = str(results / f"{name}.json")
             _annotate(results / f"{name}.json", summary, stage, pretrained)
-        atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
-        print(f"[pipeline] {stage}: {info['status']} after {seconds:.1f} s", flush=True)
-        if not finished:
-            status = INCOMPLETE if code == 0 else code
-            break
+        save()
+        return finished
+
+    status = 0
+    if jobs == 1:
+        for stage, *_ in wanted:
+            argv = prepare(stage)
+            if argv in ("done", "waiting", "stop"):
+                status = status if argv == "done" else INCOMPLETE
+                if argv == "stop":
+                    break
+                continue
+            print(f"[pipeline] {stage}: python -m models {' '.join(argv)}", flush=True)
+            t0 = time.time()
+            try:
+                code = models_main(argv)
+            except Exception as e:  # e.g. out of GPU memory: record it, and still export what exists
+                print(f"[pipeline] {stage}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                      file=sys.stderr, flush=True)
+                code = 1
+            t1 = time.time()
+            finished = conclude(stage, argv, code, t0, t1)
+            print(f"[pipeline] {stage}: {summary['stages'][stage]['status']} after {t1 - t0:.1f} s", flush=True)
+            if not finished:
+                status = INCOMPLETE if code == 0 else code
+                break
+    else:
+        env = {**os.environ, "ATTNLAB_COMMIT": git_commit(), "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": os.pathsep.join([str(D.REPO_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+        print(f"[pipeline] {jobs} jobs: " + "; ".join(" -> ".join(c.stages) for c in chains), flush=True)
+        failure = run_side_by_side(
+            chains, jobs, prepare=prepare, conclude=conclude, log_dir=work / "logs", env=env, cwd=Path.cwd(),
+            steps=lambda s: (stage_steps(args, by_name[s][1], ddir, by_name[s][3] is not None), work / s / "metrics.jsonl"),
+            progress=args.progress)
+        if failure is not None:
+            print(f"[pipeline] stopped: stage {failure.stage} (chain {failure.chain}) failed with exit status "
+                  f"{failure.exit}" + (f": {failure.last_line}" if failure.last_line else "")
+                  + f"; log {work / 'logs' / (failure.chain + '.log')}", file=sys.stderr, flush=True)
+            status = failure.exit
+        elif not all(summary["stages"].get(s[0], {}).get("status") == "done" for s in wanted):
+            status = INCOMPLETE
     summary["status"] = "done" if all(summary["stages"].get(s[0], {}).get("status") == "done" for s in wanted) \
         else "incomplete"
     summary["wall_seconds"] = round(sum(v["seconds"] for v in summary["stages"].values()), 3)
-    atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
+    summary.setdefault("calls", []).append({"started": _iso(started_wall), "jobs": jobs,
+                                            "seconds": round(time.monotonic() - started, 3)})
+    save()
     if args.out:
         _export(Path(args.out), work, results, summary, args.checkpoints)
-    print(f"[pipeline] {summary['status']}: {summary['wall_seconds']:.1f} s of stages in all; summary {summary_path}"
-          + (f"; copied to {args.out}" if args.out else ""))
+    print(f"[pipeline] {summary['status']}: {summary['wall_seconds']:.1f} s of stages in all, "
+          f"{time.monotonic() - started:.1f} s of wall time in this call ({jobs} job{'s' if jobs > 1 else ''}); "
+          f"summary {summary_path}" + (f"; copied to {args.out}" if args.out else ""))
     return 0 if summary["status"] == "done" else (status or INCOMPLETE)
+
+
+def _work_dir(args) -> Path:
+    return Path(args.work) if args.work else \
+        D.REPO_ROOT / "runs" / (("pipeline-smoke" if args.smoke else "pipeline") + _suffix(args))
+
+
+def print_plan(args, wanted) -> int:
+    """--dry-run: print the chains, each stage's steps still to train and its estimated seconds
+    (measured step x steps + the rest of the stage, with the file it was measured in), each
+    chain's total, and the wall time one after another and with --jobs; run and write nothing.
+    A stage that pipeline.json in the work folder marks done counts 0; a stopped one counts the
+    steps its metrics log has not reached. Returns 0."""
+    kind = device_kind(args.device)
+    ddir = D.data_dir(args.data_dir)
+    chains = stage_chains(wanted)
+    jobs = max(1, min(args.jobs or default_jobs(kind, chains), len(chains)))
+    work = _work_dir(args)
+    summary_path = work / "pipeline.json"
+    status = json.loads(summary_path.read_text(encoding="utf-8")).get("stages", {}) if summary_path.is_file() else {}
+    gpu = torch.cuda.get_device_name() if kind == "cuda" and torch.cuda.is_available() else None
+    measured = {} if args.smoke else measured_steps(kind, gpu_name=gpu,
+                                                    epoch_steps=stage_steps(args, "pretrain", ddir) // 650)
+    by_name = {s[0]: s for s in wanted}
+    print(f"pipeline plan ({'smoke sizes' if args.smoke else 'full schedule'}), device {kind}"
+          + (f" ({gpu})" if gpu else "") + f", {len(chains)} chain{'s' if len(chains) > 1 else ''}, "
+          f"--jobs {jobs}; work folder {work}")
+    totals = []
+    for chain in chains:
+        lines, total, unknown = [], 0.0, False
+        for stage in chain.stages:
+            _, command, variant, pretrained = by_name[stage]
+            steps = stage_steps(args, command, ddir, pretrained is not None)
+            if status.get(stage, {}).get("status") == "done":
+                lines.append(f"    {stage:<33} done")
+                continue
+            steps -= min(last_step(work / stage / "metrics.jsonl"), steps) if stage in status else 0
+            m = measured.get((command, variant, pretrained is not None))
+            if m is None:
+                unknown = True
+                lines.append(f"    {stage:<33} {steps:>6,} steps x ? (no measured step of this size on {kind})")
+                continue
+            seconds = steps * m.step_seconds + m.rest_seconds
+            total += seconds
+            lines.append(f"    {stage:<33} {steps:>6,} steps x {m.step_seconds * 1000:,.1f} ms + {m.rest_seconds:.1f} s "
+                         f"= {seconds:,.0f} s   [{m.device}: {m.source}]")
+        totals.append(None if unknown else total)
+        print(f"  chain {chain.name}: " + ("?" if unknown else f"about {total:,.0f} s"))
+        print("\n".join(lines))
+    if args.dtype or args.compile or args.baseline:
+        print("  the step times are of the default fast fp32 step; --dtype, --compile or --baseline change them")
+    if any(t is None for t in totals):
+        print("estimates incomplete: " + ("smoke stages take seconds (docs/reproducing-the-course.md)" if args.smoke
+                                          else "a stage has no measurement on this kind of device"))
+        return 0
+    one, side = sum(totals), schedule(totals, jobs)
+    print(f"one after another: about {one:,.0f} s" + (f"; with --jobs {jobs}: about {side:,.0f} s if the device "
+          "keeps up with every chain at once (not yet measured side by side)" if jobs > 1 else ""))
+    if jobs > 1:
+        print("  side by side every stage is its own process: add its start (CUDA and imports, a few seconds) to each")
+    print(f"a call with --time-limit of {1.1 * side:,.0f} s or more should finish; with less, run the same "
+          "command again (exit status 3: not finished yet)")
+    return 0
 
 
 def _finished(run_dir: Path, command: str, ddir: Path) -> bool:
@@ -206,14 +366,32 @@ def _finished(run_dir: Path, command: str, ddir: Path) -> bool:
 
 
 def _annotate(record_path: Path, summary: dict, stage: str, pretrained: str | None) -> None:
-    """Add the pipeline's provenance to a finetune record: the command and each stage's seconds."""
+    """Add the pipeline's provenance to a finetune record: the command, each stage's seconds,
+    the jobs of this call and `concurrent`, the other stages that ran on the device while the
+    record's own stages (its pretraining and its finetune) ran, in any call."""
     if not record_path.exists():
         return
     record = json.loads(record_path.read_text(encoding="utf-8"))
     stages = {s: summary["stages"][s]["seconds"] for s in (pretrained, stage) if s}
     record["pipeline"] = {"command": summary["command"], "stage_seconds": stages,
-                          "wall_seconds_all_stages": round(sum(stages.values()), 3)}
+                          "wall_seconds_all_stages": round(sum(stages.values()), 3), "jobs": summary["jobs"],
+                          "concurrent": concurrent_stages(summary, tuple(stages))}
     atomic_write_text(record_path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+def concurrent_stages(summary: dict, own: tuple[str, ...]) -> list[str]:
+    """The stages of `summary` (pipeline.json) other than `own` whose processes overlapped in
+    wall-clock time with a process of one of `own`: each invocation's "started" to "ended", and
+    a stage running now ("running_since") up to now. Sorted; [] when everything ran in order."""
+    def spans(info: dict) -> list[tuple[datetime, datetime]]:
+        done = [(datetime.fromisoformat(i["started"]), datetime.fromisoformat(i["ended"]))
+                for i in info.get("invocations", []) if i.get("started") and i.get("ended")]
+        running = [(datetime.fromisoformat(info["running_since"]), datetime.now(timezone.utc))] \
+            if info.get("running_since") else []
+        return done + running
+    mine = [span for s in own for span in spans(summary["stages"].get(s, {}))]
+    return sorted(other for other, info in summary["stages"].items() if other not in own and any(
+        a < d and c < b for a, b in mine for c, d in spans(info)))
 
 
 def _export(out: Path, work: Path, results: Path, summary: dict, checkpoints: bool) -> None:
@@ -228,6 +406,8 @@ def _export(out: Path, work: Path, results: Path, summary: dict, checkpoints: bo
         _copy(work / stage / "metrics.jsonl", out / "metrics" / f"{stage}.jsonl")
         if checkpoints:
             _copy(work / stage / "model.safetensors", out / "checkpoints" / f"{stage}.safetensors")
+    for log in sorted((work / "logs").glob("*.log")):  # the chains' logs, when they ran side by side
+        _copy(log, out / "logs" / log.name)
     atomic_write_text(out / "pipeline.json", json.dumps(summary, indent=2) + "\n")
 
 
@@ -248,6 +428,15 @@ def add_parser(sub, add) -> None:
                    help="comma-separated subset of: " + ", ".join(s[0] for s in STAGES))
     p.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
                    help="stop (with checkpoints) after this much wall time; the same command continues")
+    p.add_argument("--jobs", type=positive_int, metavar="N",
+                   help="run up to N independent chains side by side on the device, each stage its own process "
+                        "with its log in <work>/logs/<chain>.log (default: all three on CUDA, 1 on the CPU, "
+                        "where the stages run in this process); records are the same, times aside")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the chains, their stages and the estimated time per chain from measured step "
+                        "times (report/results), and run nothing: to choose --time-limit")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress lines for the chains run side by side (shown on a terminal)")
     p.add_argument("--no-checkpoints", dest="checkpoints", action="store_false",
                    help="do not copy the final models to --out")
     p.add_argument("--seed", type=seed_int, help="seed of every stage (default 0)")

@@ -30,7 +30,7 @@ SHORT = {
     "python -m models finetune --pretrained runs/pretrain/model.safetensors --out runs/finetune":
         "python -m models finetune --pretrained runs/pretrain/model.safetensors --out runs/finetune --max-steps 2 "
         "--limit 16 --no-progress",
-    "python -m models pipeline --device cuda --results-dir report/results --tag course-trainer --out runs/pipeline-export":
+    "python -m models pipeline --device cuda --jobs 3 --results-dir report/results --tag course-trainer --out runs/pipeline-export":
         "python -m models pipeline --smoke --stages vanilla-no-pretraining --out runs/pipeline-export",
     "python -m models recipe cpu-60 --threads 2": "python -m models recipe cpu-60 --smoke --threads 2 --seed 1",
     "python -m derivations.bench_class --files 200 --hostile 10":
