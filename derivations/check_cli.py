@@ -17,16 +17,15 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from .answer_file import AnswerFileError, read_answers
+from .answer_file import AnswerFileError
+from .answer_sources import check_source, read_source
 
 CSV_COLUMNS = ("file", "part", "field", "given", "verdict", "condition", "evidence", "counterexample", "decided_by")
 
 
 def check_file(path: str) -> list[dict]:
-    """The decisions of one answer file as JSON-ready rows (raises `AnswerFileError`)."""
-    from .answer_checks import check_answers
-
-    return [r.to_json() for r in check_answers(read_answers(Path(path)))]
+    """The decisions of one answer file or write-up as JSON-ready rows (raises `AnswerFileError`)."""
+    return check_source(path)
 
 
 def _check_all(paths: list[str], jobs: int, progress: bool) -> list[list[dict]]:
@@ -74,9 +73,12 @@ def run(args, error) -> int:
     paths = [str(p) for p in args.files]
     for p in paths:  # read them all first: a user error stops before anything is decided or written
         try:
-            read_answers(Path(p))
+            read_source(p)
         except AnswerFileError as exc:
             error(str(exc))
+    if args.extract_only:
+        return _extract_only(paths, error)
+
     if args.csv is not None and not Path(args.csv).resolve().parent.is_dir():
         error(f"--csv {args.csv}: no such folder")
     if args.csv is not None:  # not an answer file, not the data, not a device or FIFO (fileguard)
@@ -118,15 +120,20 @@ def run(args, error) -> int:
 
 
 def _print_table(rows: list[dict]) -> None:
-    for r in rows:
-        print(f"[{r['part']}] {r['field']} = {r['given']}")
-        print(f"  verdict: {r['verdict']}" + (f" (condition: {r['condition']})" if r["condition"] else ""))
-        print(f"  evidence: {r['evidence']}")
-        if r["counterexample"]:
-            print(f"  counterexample: {r['counterexample']}")
-        if r.get("simulated"):
-            print(f"  simulated: {r['simulated']['text']}")
-        print(f"  decided by: {r['decided_by']}")
+    from .answer_table import table_lines
+
+    print("\n".join(table_lines(rows)))
+
+
+def _extract_only(paths: list[str], error) -> int:
+    """Print the answer file read from one write-up (TOML a TA can correct and check instead)."""
+    from .writeup import is_writeup, read_writeup
+    from .writeup_toml import to_toml
+
+    if len(paths) != 1 or not is_writeup(paths[0]):
+        error("--extract-only takes one write-up (.md, .tex or .ipynb): it prints the answer file read from it")
+    sys.stdout.write(to_toml(read_writeup(paths[0])))
+    return 0
 
 
 def add_parser(sub) -> None:
@@ -137,7 +144,12 @@ def add_parser(sub) -> None:
                     "given expression: verdict, condition, evidence, a numeric counterexample when it fails, and the "
                     "deciding function. Answer text is parsed, never evaluated. Exit 0 when the files were read "
                     "(whatever the verdicts), 2 for a user error (unreadable file, not TOML, unknown part or field).")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="answer files (.toml); several = a class")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="answer files (.toml) or write-ups (.md, .tex, .ipynb: each field read where its symbol is written "
+                        "in its part, shown with its file and line); several = a class")
+    p.add_argument("--extract-only", action="store_true",
+                   help="print the answer file (TOML) read from one write-up, with where each field was read, and "
+                        "decide nothing: correct it and check it instead")
     p.add_argument("--json", action="store_true",
                    help='print JSON: {"parts": [...]} for one file, {"files": [{"file", "parts"}]} for several')
     p.add_argument("--csv", type=Path, metavar="OUT", help="also write one row per file, part and field to OUT")
