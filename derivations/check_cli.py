@@ -78,6 +78,9 @@ def run(args, error) -> int:
             error(str(exc))
     if args.extract_only:
         return _extract_only(paths, error)
+    if args.summary is not None:  # before any work: a refused folder leaves nothing behind
+        from .class_summary import check_summary_dir
+        check_summary_dir(args.summary, paths, error)
 
     if args.csv is not None and not Path(args.csv).resolve().parent.is_dir():
         error(f"--csv {args.csv}: no such folder")
@@ -105,6 +108,10 @@ def run(args, error) -> int:
                 writer.writerow({"file": p, **{k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v) for k, v in r.items()}})
         from fileguard.outputs import write_atomic
         write_atomic(Path(args.csv), buf.getvalue(), "CSV")
+    if args.summary is not None:
+        from .class_summary import write_summary
+        written = write_summary(args.summary, paths, results)
+        print(f"derivations: wrote {', '.join(map(str, written))}", file=sys.stderr)
     if args.json:
         data = {"parts": results[0]} if len(paths) == 1 else {"files": [{"file": p, "parts": r} for p, r in zip(paths, results)]}
         json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
@@ -150,6 +157,9 @@ def add_parser(sub) -> None:
     p.add_argument("--extract-only", action="store_true",
                    help="print the answer file (TOML) read from one write-up, with where each field was read, and "
                         "decide nothing: correct it and check it instead")
+    p.add_argument("--summary", type=Path, metavar="DIR",
+                   help="also write the class's common mistakes to DIR/SUMMARY.md and DIR/summary.html: answers grouped "
+                        "per part by meaning, with count, verdict, a counterexample and the files, wrong answers first")
     p.add_argument("--json", action="store_true",
                    help='print JSON: {"parts": [...]} for one file, {"files": [{"file", "parts"}]} for several')
     p.add_argument("--csv", type=Path, metavar="OUT", help="also write one row per file, part and field to OUT")
