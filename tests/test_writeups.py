@@ -125,3 +125,21 @@ def test_cli_user_errors_are_one_line(tmp_path):
     proc = _cli("check", str(SHEET_TOML), "--extract-only")
     assert proc.returncode == 2 and "--extract-only takes one write-up" in proc.stderr
 
+
+
+def test_generated_write_ups_read_back_what_was_written(tmp_path):
+    """bench_class --mixed writes one student's drawn answers as TOML, Markdown, LaTeX and a notebook; the reader
+    must give back every drawn field as written (η's law needs both moments: a lone one is not written)."""
+    import random
+
+    from derivations.answer_sources import read_source
+    from derivations.bench_class import _draw, write_mixed_class
+
+    rng = random.Random(0)
+    drawn = [_draw(rng) for _ in range(12)]
+    for path, fields in zip(write_mixed_class(tmp_path, 12), drawn):
+        answers, _ = read_source(path)
+        got = {(p, f): v for p, fs in answers.items() for f, v in fs.items()}
+        lone_eta = {k for k in fields if k[0] == "q1c_ii" and k[1].startswith("eta_")} if sum(
+            k[1].startswith("eta_") for k in fields) == 1 and path.suffix != ".toml" else set()
+        assert got == {k: v for k, v in fields.items() if k not in lone_eta}, path.name
