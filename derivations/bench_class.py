@@ -8,6 +8,8 @@ the wall time. ``--hostile K`` makes K of the files carry one hostile field each
 answers too large or too slow to decide, a failing computation, terminal escapes, a forged
 verdict, a spreadsheet formula); the CSV is read back and the script says how many fields
 were stopped by the budget and whether every other (benign) field was decided by its checker.
+With ``--mixed`` (default 200 files) a quarter each are TOML files and Markdown, LaTeX and
+notebook write-ups of the same drawn answers (`write_mixed_class`), read as `check` reads them.
 """
 from __future__ import annotations
 
@@ -90,15 +92,94 @@ def write_class(folder: Path, students: int, seed: int = 0, hostile: int = 0) ->
     return paths, planted
 
 
+def _draw(rng: random.Random) -> dict[tuple[str, str], str]:
+    """One student's answers: every field of POOL, each left out one time in eight (never (d) i)."""
+    return {(part, field): rng.choice(options) for (part, field), options in POOL.items()
+            if not (rng.random() < 0.125 and part != "q1d_i")}
+
+
+def _markdown(a: dict) -> list[str]:
+    """The drawn answers as Markdown write-up sections (one string per notebook cell)."""
+    g = a.get
+    c_ii = []
+    if ("q1c_ii", "eta_mean") in a and ("q1c_ii", "eta_var") in a:
+        c_ii.append(f"where $\\eta \\sim \\mathcal{{N}}({a[('q1c_ii', 'eta_mean')]}, {a[('q1c_ii', 'eta_var')]})$")
+    for field, sym in (("weight_a", "\\alpha_a"), ("weight_b", "\\alpha_b"), ("cov_c", "\\mathrm{Var}[c]"), ("threshold", "\\eta >")):
+        if ("q1c_ii", field) in a:
+            c_ii.append(f"$${sym} {'' if field == 'threshold' else '= '}{a[('q1c_ii', field)]}$$")
+    cells = ["# 1. Attention exploration",
+             "## (b)\n" + (f"i. We take $M = {g(('q1b_i', 'M'))}$.\n\n" if ("q1b_i", "M") in a else "")
+             + (f"ii. $$q = {g(('q1b_ii', 'q'))}$$" if ("q1b_ii", "q") in a else ""),
+             "## (c)\n" + (f"i. $q = {g(('q1c_i', 'q'))}$, for large scale.\n\n" if ("q1c_i", "q") in a else "")
+             + "ii. " + "\n\n".join(c_ii),
+             f"## (d)\ni. $q_1 = {a[('q1d_i', 'q1')]}$ and $q_2 = {a[('q1d_i', 'q2')]}$.\n\n"
+             + (f"ii. $\\mathrm{{Cov}}(c) = {g(('q1d_ii', 'cov_c'))}$" if ("q1d_ii", "cov_c") in a else "")]
+    if ("q2g_ii", "ratio") in a:
+        cells.append(f"# 2. Pretraining\n### (g)\n#### ii\n$$\\frac{{\\text{{cost (perceiver)}}}}{{\\text{{cost (vanilla)}}}} = {a[('q2g_ii', 'ratio')]}$$")
+    return cells
+
+
+def _latex(a: dict) -> str:
+    """The drawn answers as a LaTeX write-up: sections, subsections, enumerate items, math."""
+    def item(part, field, fmt):
+        return f"\\item {fmt.format(a[(part, field)])}\n" if (part, field) in a else "\\item (no answer)\n"
+    c_ii = ""
+    if ("q1c_ii", "eta_mean") in a and ("q1c_ii", "eta_var") in a:
+        c_ii += f"$\\eta \\sim \\mathcal{{N}}({a[('q1c_ii', 'eta_mean')]}, {a[('q1c_ii', 'eta_var')]})$. "
+    for field, sym in (("weight_a", "\\alpha_a ="), ("weight_b", "\\alpha_b ="), ("cov_c", "\\mathrm{Var}[c] ="), ("threshold", "\\eta >")):
+        if ("q1c_ii", field) in a:
+            c_ii += f"\\[ {sym} {a[('q1c_ii', field)]} \\]\n"
+    out = ["\\documentclass{article}\n\\begin{document}\n\\section{Attention exploration}\n",
+           "\\subsection*{(b)}\n\\begin{enumerate}\n", item("q1b_i", "M", "$M = {}$"), item("q1b_ii", "q", "$q = {}$"),
+           "\\end{enumerate}\n\\subsection*{(c)}\n\\begin{enumerate}\n", item("q1c_i", "q", "\\begin{{equation*}} q = {} \\end{{equation*}}"),
+           f"\\item {c_ii}\n\\end{{enumerate}}\n\\subsection*{{(d)}}\n\\begin{{enumerate}}\n",
+           f"\\item \\begin{{align*}} q_1 &= {a[('q1d_i', 'q1')]} \\\\ q_2 &= {a[('q1d_i', 'q2')]} \\end{{align*}}\n",
+           item("q1d_ii", "cov_c", "$\\mathrm{{Var}}[c] = {}$"), "\\end{enumerate}\n\\section{Pretraining}\n\\subsection*{(g)}\n"
+           "\\begin{enumerate}\n\\item accuracy\n", item("q2g_ii", "ratio", "$\\frac{{\\text{{Perceiver}}}}{{\\text{{Vanilla}}}} = {}$"),
+           "\\end{enumerate}\n\\end{document}\n"]
+    return "".join(out)
+
+
+def write_mixed_class(folder: Path, students: int, seed: int = 0) -> list[Path]:
+    """`students` files in ``folder``: in turn a TOML answer file, a Markdown, a LaTeX and a notebook write-up,
+    each of one student's drawn answers."""
+    rng = random.Random(seed)
+    paths = []
+    for k in range(students):
+        a = _draw(rng)
+        kind = ("toml", "md", "tex", "ipynb")[k % 4]
+        path = folder / f"student{k + 1:03d}.{kind}"
+        if kind == "toml":
+            parts: dict[str, list[str]] = {}
+            for (part, field), text in a.items():
+                parts.setdefault(part, []).append(f"{field} = {toml_string(text)}")
+            text = "\n\n".join(f"[{part}]\n" + "\n".join(lines) for part, lines in parts.items()) + "\n"
+        elif kind == "md":
+            text = "\n\n".join(_markdown(a)) + "\n"
+        elif kind == "tex":
+            text = _latex(a)
+        else:
+            cells = [{"cell_type": "markdown", "metadata": {}, "source": c.splitlines(keepends=True)} for c in _markdown(a)]
+            text = json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m derivations.bench_class", description=__doc__.splitlines()[0])
-    parser.add_argument("--students", "--files", type=int, default=50, help="answer files to generate (default 50)")
+    parser.add_argument("--students", "--files", type=int, default=None, help="files to generate (default 50; 200 with --mixed)")
+    parser.add_argument("--mixed", action="store_true",
+                        help="a class of TOML files and Markdown, LaTeX and notebook write-ups, a quarter each")
     parser.add_argument("--hostile", type=int, default=0, help="how many of them carry one hostile field (default 0)")
     parser.add_argument("--jobs", type=int, default=0, help="worker processes for `check` (default 0: as `check` chooses)")
     parser.add_argument("--field-timeout", type=float, default=None, metavar="SECONDS",
                         help="passed to `check` (default: check's own)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help="write the class here instead of a temporary folder")
     args = parser.parse_args(argv)
+    args.students = args.students or (200 if args.mixed else 50)
+    if args.mixed and args.hostile:
+        parser.error("--hostile plants fields in TOML files: use it without --mixed")
     if not 0 <= args.hostile <= args.students:
         parser.error("--hostile must be between 0 and --students")
     from .display import from_csv
@@ -107,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="attnlab-class-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        paths, planted = write_class(folder, args.students, hostile=args.hostile)
+        if args.mixed:
+            paths, planted = write_mixed_class(folder, args.students), {}
+        else:
+            paths, planted = write_class(folder, args.students, hostile=args.hostile)
         cmd = [sys.executable, "-m", "derivations", "check", *map(str, paths), "--csv", str(folder / "class.csv"),
                "--jobs", str(args.jobs), "--quiet"]
         if args.field_timeout is not None:
@@ -126,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     benign = [r for r, h in zip(rows, is_hostile) if not h]
     undecided = [r for r in benign if r["decided_by"] == GUARD]
     jobs = args.jobs or "auto"
-    print(f"checked {args.students} answer files ({args.hostile} hostile, {len(rows)} CSV rows) with --jobs {jobs} "
+    what = "files (TOML, Markdown, LaTeX, notebooks)" if args.mixed else "answer files"
+    print(f"checked {args.students} {what} ({args.hostile} hostile, {len(rows)} CSV rows) with --jobs {jobs} "
           f"in {elapsed:.1f} s")
     if args.hostile:
         kinds = sorted({r["evidence"].split(":")[0].split(" (")[0] for r in stopped})

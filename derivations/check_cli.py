@@ -18,21 +18,19 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .answer_file import AnswerFileError, read_answers
+from .answer_file import AnswerFileError
 from .answer_grading import DEFAULT_FIELD_TIMEOUT, default_jobs, grade
+from .answer_sources import annotate, check_source, read_source
 from .display import for_csv, for_terminal, json_text
 
 CSV_COLUMNS = ("file", "part", "field", "given", "verdict", "condition", "evidence", "counterexample", "decided_by")
 
 
 def check_file(path: str) -> list[dict]:
-    """The decisions of one answer file as JSON-ready rows, in this process and without a time
-    budget (`field_guard.decide_guarded`: sizes checked, no exception escapes a field);
+    """The decisions of one answer file or write-up as JSON-ready rows, in this process and without
+    a time budget (`field_guard.decide_guarded`: sizes checked, no exception escapes a field);
     raises `AnswerFileError`."""
-    from .field_guard import decide_guarded
-
-    answers = read_answers(Path(path))
-    return [decide_guarded(part, field, value, answers) for part, fields in answers.items() for field, value in fields.items()]
+    return check_source(path)
 
 
 def _cores() -> int:
@@ -63,12 +61,17 @@ def csv_text(paths: list[str], results: list[list[dict]], simulated: bool) -> st
 def run(args, error) -> int:
     """Carry out `check` with parsed ``args``; ``error(message)`` exits 2 with one line."""
     paths = [str(p) for p in args.files]
-    files = []
+    sources = []
     for p in paths:  # read them all first: a user error stops before anything is decided or written
         try:
-            files.append(read_answers(Path(p)))
+            sources.append(read_source(p))
         except AnswerFileError as exc:
             error(for_terminal(exc))
+    if args.extract_only:
+        return _extract_only(paths, error)
+    if args.summary is not None:  # before any work: a refused folder leaves nothing behind
+        from .class_summary import check_summary_dir
+        check_summary_dir(args.summary, paths, error)
     if args.csv is not None and not Path(args.csv).resolve().parent.is_dir():
         error(f"--csv {for_terminal(args.csv)}: no such folder")
     if args.csv is not None:  # not an answer file, not the data, not a device or FIFO (fileguard)
@@ -85,11 +88,16 @@ def run(args, error) -> int:
     if not args.field_timeout > 0:
         error("--field-timeout must be a positive number of seconds")
     jobs = args.jobs if args.jobs else min(default_jobs(len(paths)), _cores())
-    results = grade(files, jobs=jobs, field_timeout=args.field_timeout,
+    results = grade([answers for answers, _ in sources], jobs=jobs, field_timeout=args.field_timeout,
                     samples=args.samples if args.simulate else None, progress=len(paths) > 1 and not args.quiet)
+    results = [annotate(rows, p, extraction) for rows, p, (_, extraction) in zip(results, paths, sources)]
     if args.csv is not None:
         from fileguard.outputs import write_atomic
         write_atomic(Path(args.csv), csv_text(paths, results, args.simulate), "CSV")
+    if args.summary is not None:
+        from .class_summary import write_summary
+        written = write_summary(args.summary, paths, results)
+        print(f"derivations: wrote {', '.join(for_terminal(str(w)) for w in written)}", file=sys.stderr)
     if args.json:
         data = {"parts": results[0]} if len(paths) == 1 else {"files": [{"file": p, "parts": r} for p, r in zip(paths, results)]}
         print(json_text(data))
@@ -104,17 +112,21 @@ def run(args, error) -> int:
 
 
 def _print_table(rows: list[dict]) -> None:
-    """One file's rows as a table; every value through `display.for_terminal`, so each is one line."""
-    t = for_terminal
-    for r in rows:
-        print(f"[{t(r['part'])}] {t(r['field'])} = {t(r['given'])}")
-        print(f"  verdict: {t(r['verdict'])}" + (f" (condition: {t(r['condition'])})" if r["condition"] else ""))
-        print(f"  evidence: {t(r['evidence'])}")
-        if r["counterexample"]:
-            print(f"  counterexample: {t(r['counterexample'])}")
-        if r.get("simulated"):
-            print(f"  simulated: {t(r['simulated']['text'])}")
-        print(f"  decided by: {t(r['decided_by'])}")
+    """One file's rows as the CLI's lines (`answer_table.table_lines`: every value one line, shown as text)."""
+    from .answer_table import table_lines
+
+    print("\n".join(table_lines(rows)))
+
+
+def _extract_only(paths: list[str], error) -> int:
+    """Print the answer file read from one write-up (TOML a TA can correct and check instead)."""
+    from .writeup import is_writeup, read_writeup
+    from .writeup_toml import to_toml
+
+    if len(paths) != 1 or not is_writeup(paths[0]):
+        error("--extract-only takes one write-up (.md, .tex or .ipynb): it prints the answer file read from it")
+    sys.stdout.write(to_toml(read_writeup(paths[0])))
+    return 0
 
 
 def add_parser(sub) -> None:
@@ -126,7 +138,15 @@ def add_parser(sub) -> None:
                     "deciding function. Answer text is parsed, never evaluated; each field is decided under a budget "
                     "of time and size. Exit 0 when the files were read "
                     "(whatever the verdicts), 2 for a user error (unreadable file, not TOML, unknown part or field).")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="answer files (.toml); several = a class")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="answer files (.toml) or write-ups (.md, .tex, .ipynb: each field read where its symbol is written "
+                        "in its part, shown with its file and line); several = a class")
+    p.add_argument("--extract-only", action="store_true",
+                   help="print the answer file (TOML) read from one write-up, with where each field was read, and "
+                        "decide nothing: correct it and check it instead")
+    p.add_argument("--summary", type=Path, metavar="DIR",
+                   help="also write the class's common mistakes to DIR/SUMMARY.md and DIR/summary.html: answers grouped "
+                        "per part by meaning, with count, verdict, a counterexample and the files, wrong answers first")
     p.add_argument("--json", action="store_true",
                    help='print JSON: {"parts": [...]} for one file, {"files": [{"file", "parts"}]} for several')
     p.add_argument("--csv", type=Path, metavar="OUT", help="also write one row per file, part and field to OUT")

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from . import check_cli
+from . import check_cli, gradescope
 from .claims import REGISTRY, audit
 
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="decide only this claim id (repeatable); default: all ids of CLAIMS.md")
     sub.add_parser("ids", help="list the claim ids, one per line")
     check_cli.add_parser(sub)
+    gradescope.add_parser(sub)
     return parser
 
 
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "check":
         return check_cli.run(args, parser.error)
+    if args.command == "gradescope":
+        return gradescope.run(args, parser.error)
     ids = getattr(args, "claim", None)
     unknown = [c for c in ids or [] if c not in REGISTRY]
     if unknown:
