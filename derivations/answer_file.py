@@ -50,16 +50,17 @@ def _where(path: Path, line: int | None) -> str:
     return f"{path}: line {line}" if line else str(path)
 
 
-def read_answers(path: Path) -> dict[str, dict[str, object]]:
+def read_answers(path: Path, max_bytes: int | None = None) -> dict[str, dict[str, object]]:
     """The answers of one file: {part: {field: value}}, parts and fields in `PARTS` order.
 
     Raises `AnswerFileError` (one line: file, line, what) for a missing or unreadable file, one
     that is not a regular file (a device, a FIFO: refused without blocking) or is larger than
-    `MAX_BYTES`, text that is not TOML, an unknown table or field, or a part that is not a table.
+    ``max_bytes`` (default `MAX_BYTES`), text that is not TOML, an unknown table or field, or a
+    part that is not a table.
     """
     path = Path(path)
     try:
-        raw = read_bytes(path, "answer file", MAX_BYTES)
+        raw = read_bytes(path, "answer file", MAX_BYTES if max_bytes is None else max_bytes)
     except UserError as exc:
         raise AnswerFileError(str(exc)) from None
     try:

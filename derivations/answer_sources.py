@@ -16,12 +16,13 @@ from .writeup import Extraction, is_writeup, read_writeup
 NOT_FOUND = "not-found"
 
 
-def read_source(path: str | Path) -> tuple[dict, Extraction | None]:
-    """(answers, extraction or None) of one file; raises `AnswerFileError` for a user error."""
+def read_source(path: str | Path, max_bytes: int | None = None) -> tuple[dict, Extraction | None]:
+    """(answers, extraction or None) of one file, read up to ``max_bytes`` (default: the kind's own
+    cap, `answer_file.MAX_BYTES` or `writeup.MAX_BYTES`); raises `AnswerFileError` for a user error."""
     if is_writeup(path):
-        extraction = read_writeup(path)
+        extraction = read_writeup(path, max_bytes)
         return extraction.answers(), extraction
-    return read_answers(Path(path)), None
+    return read_answers(Path(path), max_bytes), None
 
 
 def not_found_row(part: str, field: str, path: str) -> dict:

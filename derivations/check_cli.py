@@ -61,10 +61,12 @@ def csv_text(paths: list[str], results: list[list[dict]], simulated: bool) -> st
 def run(args, error) -> int:
     """Carry out `check` with parsed ``args``; ``error(message)`` exits 2 with one line."""
     paths = [str(p) for p in args.files]
+    if args.max_file_kib is not None and not args.max_file_kib > 0:
+        error("--max-file-kib must be a positive number")
     sources = []
     for p in paths:  # read them all first: a user error stops before anything is decided or written
         try:
-            sources.append(read_source(p))
+            sources.append(read_source(p, None if args.max_file_kib is None else int(args.max_file_kib * 1024)))
         except AnswerFileError as exc:
             error(for_terminal(exc))
     if args.extract_only:
@@ -156,6 +158,9 @@ def add_parser(sub) -> None:
     p.add_argument("--field-timeout", type=float, default=DEFAULT_FIELD_TIMEOUT, metavar="SECONDS",
                    help=f"time each field's decision may take (default {DEFAULT_FIELD_TIMEOUT:g}); a field over it is "
                         "not-checkable ('took longer than N s') and the others are still decided")
+    p.add_argument("--max-file-kib", type=float, default=None, metavar="KIB",
+                   help="refuse (exit 2, one line) an input larger than this many KiB (default 256 for an answer file, "
+                        "4096 for a write-up; a class's largest honest answer file is a few KiB)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--simulate", action="store_true",
                    help="for query answers, add a Monte Carlo estimate of c (root-mean-square distance to ½(v_a + v_b), "

@@ -75,7 +75,7 @@ def read_rubric(path: Path | None) -> tuple[dict[str, float], float]:
 
 def _submission_rows(folder: Path) -> tuple[list[dict], list[str], str]:
     """(rows, files read, note) for a submission folder, as `check` decides them."""
-    from .answer_checks import check_answers
+    from .answer_grading import grade
     from .answer_sources import not_found_row
     from .answer_file import read_answers
     from .writeup import MATH_FIELDS, read_writeup
@@ -84,7 +84,7 @@ def _submission_rows(folder: Path) -> tuple[list[dict], list[str], str]:
     answers = [p for p in files if p.suffix.lower() in ANSWER_SUFFIXES]
     writeups = [p for p in files if p.suffix.lower() in WRITEUP_SUFFIXES]
     if answers:
-        rows = [r.to_json() for r in check_answers(read_answers(answers[0]))]
+        rows = grade([read_answers(answers[0])], jobs=1)[0]
         for r in rows:
             r["source"] = str(answers[0].relative_to(folder))
         note = f"answers read from {answers[0].relative_to(folder)}" + (
@@ -101,8 +101,8 @@ def _submission_rows(folder: Path) -> tuple[list[dict], list[str], str]:
             if (f.part, f.field) not in where:
                 merged.setdefault(f.part, {})[f.field] = f.expression
                 where[(f.part, f.field)] = f"{p.relative_to(folder)}: " + f.where().split(": ", 1)[1]
-    rows = [r.to_json() for r in check_answers({p: {f: merged[p][f] for f in PARTS[p] if f in merged.get(p, {})}
-                                                 for p in PARTS if p in merged})]
+    rows = grade([{p: {f: merged[p][f] for f in PARTS[p] if f in merged.get(p, {})} for p in PARTS if p in merged}],
+                 jobs=1)[0]
     for r in rows:
         r["source"] = where[(r["part"], r["field"])]
     rows += [not_found_row(p, f, "the submission") for p, f in MATH_FIELDS if (p, f) not in where]

@@ -407,15 +407,16 @@ def _continued(text: str, end: int, segments: list[Segment], expression: str) ->
     return expression
 
 
-def read_writeup(path: str | Path) -> Extraction:
+def read_writeup(path: str | Path, max_bytes: int | None = None) -> Extraction:
     """The fields of one write-up file (``.md``, ``.markdown``, ``.tex``, ``.ipynb``).
 
-    Raises `WriteupError` (one line) when the file cannot be read, is larger than `MAX_BYTES`,
+    Raises `WriteupError` (one line) when the file cannot be read, is larger than ``max_bytes``
+    (default `MAX_BYTES`),
     is not UTF-8, or (a notebook) is not JSON with a list of cells.
     """
     p = Path(path)
     try:
-        raw = read_bytes(p, "write-up", MAX_BYTES)
+        raw = read_bytes(p, "write-up", MAX_BYTES if max_bytes is None else max_bytes)
     except UserError as exc:
         raise WriteupError(str(exc)) from None
     try:

@@ -84,7 +84,7 @@ KINDS = [
     ("plain text", "q1b_i", "M", "A*inv(A^T*A)*A^T", H, {}),
     ("plain text", "q1b_i", "M", "sum_i a_i*a_i^T", H, {}),
     ("plain text", "q1b_i", "M", "proj(A)", U, {}),  # an unknown function, never i·n·v-style letters
-    ("plain text", "q1b_ii", "q", "1e6*(k_a + k_b)", HC, {}),  # 10^6, not 1·e·6
+    ("plain text", "q1b_ii", "q", "1e3*(k_a + k_b)", HC, {}),  # 1000, not 1·e·3
     ("plain text", "q1c_ii", "weight_a", "sigmoid(beta*(eta - 1))", HC, {}),
     ("spacing", "q1c_ii", "cov_c", r"\mathrm{Var}(t)\,(v_a - v_b)(v_a - v_b)^{\top}", H, {}),
     # a big-O bound has no constants: the ratio of exact counts cannot be decided from it
@@ -165,6 +165,11 @@ def test_the_evidence_says_which_reading_it_took():
 def test_a_scale_from_the_exponent_has_the_right_sign_and_size():
     r = _decide("q1c_ii", "weight_a", r"\frac{1}{1 + e^{10(1-\eta)}}", {})
     assert "scale 10" in r.decision.evidence and r.decision.condition == "n = 2"
+
+
+def test_scientific_notation_is_a_number():
+    r = _decide("q1b_ii", "q", "1e3*(k_a + k_b)", {})
+    assert "(1000, 1000, 0)" in r.decision.evidence  # 10^3, never 1·e·3 (a scale 3e)
 
 
 def test_a_large_numeric_scale_gives_its_exact_largest_n():

@@ -85,3 +85,14 @@ def test_setup_script_installs_and_places_run_autograder():
     text = (ROOT / "gradescope" / "setup.sh").read_text(encoding="utf-8")
     assert "/autograder/venv" in text and "lark" in text and "cp /autograder/source/gradescope/run_autograder" in text
     assert shutil.which("bash")
+
+
+def test_a_submission_field_over_its_size_budget_is_not_checkable_and_the_rest_graded(tmp_path):
+    # the degree-200 ratio of issue 34: decided under check's budget, never stalling the autograder
+    huge = r"\frac{(L + m + \ell + d)^{200} - (L - m + \ell - d)^{200}}{L \ell^2 (L + m + \ell)^{199}}"
+    proc = _autograder(tmp_path, {"answers.toml": ANSWERS + f"\n[q2g_ii]\nratio = '{huge}'\n"})
+    assert proc.returncode == 0, proc.stderr
+    tests = {t["name"]: t for t in _results(tmp_path)["tests"]}
+    assert tests["1(b) i: the matrix M"]["score"] == 3
+    ratio = next(t for name, t in tests.items() if name.startswith("2(g)"))
+    assert ratio["score"] == 0 and "not-checkable" in ratio["output"] and "too large" in ratio["output"]

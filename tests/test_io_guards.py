@@ -357,3 +357,12 @@ def test_report_answers_with_a_1mb_field_finishes_in_seconds(tmp_path):
     code, err, seconds = run_module("report", "--answers", under, "--out", tmp_path / "o2")
     html = (tmp_path / "o2" / "feedback.html").read_text(encoding="utf-8")
     assert code == 0 and seconds < 60 and "<img" not in html and "unparseable" in html
+
+
+def test_the_answer_file_cap_is_settable(capsys, tmp_path):
+    honest = tmp_path / "a.toml"
+    honest.write_text("[q1b_i]\nM = 'A A^T'\n" + "# " + "x" * 3000 + "\n")  # 3 KB: over a 2 KiB cap, under the default
+    code, err = _derivations(capsys, "check", honest, "--max-file-kib", "2")
+    assert one_line_exit_2(code, err) and "2,048 bytes" in err
+    from derivations.cli import main
+    assert main(["check", str(honest), "--max-file-kib", "8", "--quiet"]) == 0
