@@ -114,16 +114,10 @@ def _credit(verdict: str, share: float) -> float:
 
 
 def _field_output(r: dict) -> str:
-    if r["verdict"] == "not-found":
-        return f"{r['field']}: not found in the submission (nothing guessed)"
-    lines = [f"{r['field']} = {r['given']}"]
-    if r.get("source"):
-        lines.append(f"  read from: {r['source']}")
-    lines.append(f"  verdict: {r['verdict']}" + (f" (condition: {r['condition']})" if r["condition"] else ""))
-    lines.append(f"  evidence: {r['evidence']}")
-    if r["counterexample"]:
-        lines.append(f"  counterexample: {r['counterexample']}")
-    return "\n".join(lines)
+    """One field's lines in a Gradescope test: the CLI's (`answer_table.table_lines`), without the part."""
+    from .answer_table import table_lines
+
+    return "\n".join(table_lines([r], parts=False, decided_by=False))
 
 
 def grade(folder: Path, points: dict[str, float], share: float) -> dict:
