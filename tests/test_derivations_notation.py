@@ -222,7 +222,7 @@ _ANSWERS = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_ANSWERS)
 def test_well_formed_answers_get_a_verdict_never_an_internal_error(answer):
     """Answers built from the notations above: every checker gives a verdict, and `not-checkable`
