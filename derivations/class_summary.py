@@ -8,16 +8,19 @@ cleaned text, and the fields not found in write-ups form one group. Each group h
 verdicts, one counterexample and its files; wrong groups (fails, unparseable, not-checkable,
 not-found) come first, the most frequent first.
 
-`write_summary(folder, paths, results)` writes ``SUMMARY.md`` and ``summary.html`` (one file, the
-class's text HTML-escaped, formulas shown as text: derivations does not import report/). Raises
+`write_summary(folder, paths, results)` writes ``SUMMARY.md`` and ``summary.html`` (one file with no
+network: each group's formula typeset by `derivations.typeset` as the feedback page does, above the
+text as written; student text through `display.for_html`). Raises
 `fileguard.errors.UserError` for a folder it may not write (`check_summary_dir`, called first).
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
+
+from .display import for_html
+from .typeset import typeset_answer
 
 from .answer_file import PARTS
 
@@ -140,26 +143,37 @@ def _md_code(text: str) -> str:
     return " ".join(text.split()).replace("`", "'").replace("|", "\\|")
 
 
+def _formula(text: str) -> str:
+    """An answer for the HTML page: typeset (`typeset.typeset_answer`) above its text as written, or
+    the text alone where mathtext cannot read it; student text always through `display.for_html`."""
+    shown = typeset_answer(text) if text else None
+    code = f"<code>{for_html(text)}</code>"
+    if shown is None:
+        return code
+    return f'<img class="math" src="{shown[0]}" width="{shown[1]}" height="{shown[2]}" alt="{for_html(text)}"><br>{code}'
+
+
 def render_html(grouped, n_files: int) -> str:
+    """summary.html: one file with no network, each group's answer typeset as the feedback page does."""
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>The class\'s answers</title>',
            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}code{white-space:pre-wrap}"
            ".wrong{color:#cf222e}.right{color:#1a7f37}td,th{text-align:left;padding:.2em .6em;vertical-align:top}</style>",
            f"</head><body><h1>The class's answers, grouped by meaning ({n_files} files)</h1>",
            "<p>Answers are one group when their values in the part's space differ by an expression that simplifies to zero. "
-           "Wrong answers first, the most frequent first. Formulas are shown as written.</p>",
+           "Wrong answers first, the most frequent first. Each formula is typeset above the text as written.</p>",
            "<h2>Most frequent wrong answers</h2><table><tr><th>part</th><th>field</th><th>answer</th><th>count</th><th>verdict</th></tr>"]
     for (p, f), g in _top_wrong(grouped):
-        out.append(f"<tr><td>{escape(p)}</td><td>{escape(f)}</td><td><code>{escape(g.given)}</code></td>"
-                   f"<td>{g.count}</td><td class='wrong'>{escape(g.verdict)}</td></tr>")
+        out.append(f"<tr><td>{for_html(p)}</td><td>{for_html(f)}</td><td>{_formula(g.given)}</td>"
+                   f"<td>{g.count}</td><td class='wrong'>{for_html(g.verdict)}</td></tr>")
     out.append("</table>")
     for (p, f), groups in grouped.items():
-        out.append(f"<h2>[{escape(p)}] {escape(f)}</h2><table><tr><th>answer</th><th>count</th><th>verdicts</th>"
+        out.append(f"<h2>[{for_html(p)}] {for_html(f)}</h2><table><tr><th>answer</th><th>count</th><th>verdicts</th>"
                    "<th>counterexample</th><th>files</th></tr>")
         for g in groups:
             verdicts = ", ".join(f"{v} {n}" for v, n in g.verdicts.most_common())
-            out.append(f"<tr><td><code>{escape(g.given)}</code></td><td>{g.count}</td>"
-                       f"<td class='{'wrong' if g.wrong else 'right'}'>{escape(verdicts)}</td>"
-                       f"<td>{escape(g.counterexample)}</td><td>{escape(', '.join(g.files))}</td></tr>")
+            out.append(f"<tr><td>{_formula(g.given)}</td><td>{g.count}</td>"
+                       f"<td class='{'wrong' if g.wrong else 'right'}'>{for_html(verdicts)}</td>"
+                       f"<td>{for_html(g.counterexample)}</td><td>{for_html(', '.join(g.files))}</td></tr>")
         out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

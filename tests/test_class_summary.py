@@ -60,3 +60,12 @@ def test_cli_writes_the_summary_and_refuses_an_input_as_folder(tmp_path):
     assert md.index("## [q1b_i] M") < md.index("## [q1b_ii] q") and "3 files, fails 3" in md
     proc = subprocess.run(run + [paths[0]], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_summary_html_typesets_each_group_as_the_feedback_page_does(tmp_path):
+    paths, results = _class(tmp_path)
+    html = render_html(group_class(paths, results), len(paths))
+    images = html.count('<img class="math" src="data:image/png;base64,')
+    groups = html.count("<code>")  # every answer keeps its text as written, typeset or not
+    assert images >= 2  # the right and the wrong (b) i answers at least, typeset by mathtext
+    assert groups >= images  # an image never replaces the text a TA reads
