@@ -39,7 +39,7 @@ _FUNCTIONS = {"exp": sp.exp, "ln": sp.log, "log": sp.log, "sqrt": sp.sqrt, "norm
 # Var[h_j] of head j's weight on v_a in (d) ii; `q1d_multi_head` says what each is for the file's heads.
 VAR_HEAD = {1: sp.Symbol("Var[h_1]", nonnegative=True), 2: sp.Symbol("Var[h_2]", nonnegative=True)}
 # Spellings of the weight whose variance is Var[t] (for two keys α_b = 1 − α_a: the same variance).
-_WEIGHT_NAMES = frozenset({"t", "1-t", "-t+1", "alpha_a", "alpha_b", "1-alpha_a", "1-alpha_b", "a_a", "a_b"})
+_WEIGHT_NAMES = frozenset({"t", "1-t", "-t+1", "alpha_a", "alpha_b", "1-alpha_a", "1-alpha_b", "a_a", "a_b", "h", "h_a"})
 
 MAX_EXPONENT = 10_000  # 9^{9^9} would take SymPy hours: a numeric power beyond this is refused
 MAX_MATRIX_POWER = 8  # (AᵀA)^{-1}, A^2: integer powers of a square matrix up to this size
@@ -438,6 +438,8 @@ class Evaluator:
                 raise AnswerMeaningError(f"\\{node[1]} outside an exponent")
             return self.name(node[1], command=kind == "cmd")
         if kind == "subscript":
+            if node[1][0] == "pow":  # σ^2_t is (σ_t)^2: TeX puts both scripts on the base
+                return self.power(("subscript", node[1][1], node[2]), node[1][2])
             return self.name(_text(node))
         if kind == "add":
             return add(self(node[1]), self(node[2]))

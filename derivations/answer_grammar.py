@@ -129,7 +129,7 @@ _DELIMITERS = re.compile(r"^\s*(\$+|\\\[|\\\()|(\$+|\\\]|\\\))\s*$")
 # Words that open a trailing clause (", where β ≫ 1", "for large λ"): the clause is not the answer.
 _CLAUSE = re.compile(r"\\text\s*\{\s*(where|for|with|as|if|when|s\.t\.|such|and|large|small|since|because|,)[^{}]*\}"
                      r"|\\(forall|quad|qquad|text|mbox|textrm)(?![A-Za-z])"
-                     r"|(?<![A-Za-z\\])(where|for|with|as|if|when|such that)(?![A-Za-z])")
+                     r"|(?<![A-Za-z\\])(where|for|with|as|if|when|such that|quad|qquad)(?![A-Za-z])")
 # Relations: an answer written as a chain (M = A A^T = Σ a_i a_iᵀ, η ≥ 1.46) is split at them.
 _RELATION = re.compile(r"\\(approx|simeq|geq|ge|gt|leq|le|lt|equiv|coloneqq|triangleq|to|rightarrow|gg|ll)(?![A-Za-z])"
                        r"|:=|>=|<=|>>|<<|=|>|<")

@@ -87,6 +87,9 @@ KINDS = [
     ("plain text", "q1b_ii", "q", "1e3*(k_a + k_b)", HC, {}),  # 1000, not 1·e·3
     ("plain text", "q1c_ii", "weight_a", "sigmoid(beta*(eta - 1))", HC, {}),
     ("spacing", "q1c_ii", "cov_c", r"\mathrm{Var}(t)\,(v_a - v_b)(v_a - v_b)^{\top}", H, {}),
+    ("variance", "q1c_ii", "cov_c", r"\sigma^2_t (v_a - v_b)(v_a - v_b)^\top", H, {}),  # both scripts on σ
+    ("variance", "q1d_ii", "cov_c", r"\frac{1}{4}\mathrm{Var}[h_a](v_a - v_b)(v_a - v_b)^\top", H, {}),
+    ("typst", "q1c_i", "q", "q = lambda (mu_a + mu_b) quad lambda >> 1", H, {}),  # Typst math: words, quad
     # a big-O bound has no constants: the ratio of exact counts cannot be decided from it
     ("big-O", "q2g_ii", "ratio", r"\frac{\mathcal{O}(2\ell m + (L-2)m^2)}{\mathcal{O}(L\ell^2)}", NC, {}),
     # a line as written: the name, a chain of relations, a trailing clause
