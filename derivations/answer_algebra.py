@@ -286,24 +286,22 @@ def matrix_value(space: Space, name: str) -> Value:
 
 
 def _text(node: Node) -> str:
-    """A name node (or a subscript of letters/digits) as a string."""
-    kind = node[0]
-    if kind in ("name", "cmd", "num"):
-        return node[1]
-    if kind == "subscript":
-        return f"{_text(node[1])}_{_text(node[2])}"
-    if kind == "mul":  # \mu_{ab} comes as a product of letters
-        return _text(node[1]) + _text(node[2])
-    raise AnswerMeaningError("a subscript must be letters or digits")
+    """A name node (or a subscript of letters/digits) as a string; raises `AnswerMeaningError` otherwise."""
+    text = _flat(node)
+    if not text.replace("_", "").isalnum():
+        raise AnswerMeaningError("a subscript must be letters or digits")
+    return text
 
 
 def _flat(node: Node) -> str:
-    """A small expression as compact text for matching spellings: t, 1-t, alpha_a, c_1."""
+    """A small expression as compact text for matching spellings: t, 1-t, alpha_a, c_1, mu_ab."""
     kind = node[0]
     if kind in ("name", "cmd", "num"):
         return node[1]
     if kind == "subscript":
         return f"{_flat(node[1])}_{_flat(node[2])}"
+    if kind == "mul":  # \mu_{ab} comes as a product of letters
+        return _flat(node[1]) + _flat(node[2])
     if kind == "add":
         right = _flat(node[2])
         return f"{_flat(node[1])}{right if right.startswith('-') else '+' + right}"

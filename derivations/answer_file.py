@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 
 from fileguard.errors import UserError
-from fileguard.inputs import KiB, read_bytes
+from fileguard.inputs import KiB, read_text
 
 MAX_BYTES = 256 * KiB  # an answer file: a few dozen fields of at most 2,000 characters each (answer_grammar)
 
@@ -60,13 +60,9 @@ def read_answers(path: Path, max_bytes: int | None = None) -> dict[str, dict[str
     """
     path = Path(path)
     try:
-        raw = read_bytes(path, "answer file", MAX_BYTES if max_bytes is None else max_bytes)
-    except UserError as exc:
+        text = read_text(path, "answer file", MAX_BYTES if max_bytes is None else max_bytes)
+    except UserError as exc:  # not a regular file, too large, or not UTF-8 (with the line)
         raise AnswerFileError(str(exc)) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise AnswerFileError(f"{path}: not UTF-8 (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

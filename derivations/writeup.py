@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fileguard.errors import UserError
-from fileguard.inputs import MiB, read_bytes
+from fileguard.inputs import MiB, read_text
 
 from .answer_file import PARTS, AnswerFileError
 from .writeup_labels import Label, State, latex_labels, line_labels, state_at
@@ -416,14 +416,9 @@ def read_writeup(path: str | Path, max_bytes: int | None = None) -> Extraction:
     """
     p = Path(path)
     try:
-        raw = read_bytes(p, "write-up", MAX_BYTES if max_bytes is None else max_bytes)
-    except UserError as exc:
+        text = read_text(p, "write-up", MAX_BYTES if max_bytes is None else max_bytes).removeprefix("\ufeff")
+    except UserError as exc:  # not a regular file, too large, or not UTF-8 (with the line)
         raise WriteupError(str(exc)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise WriteupError(f"{p}: line {line}: not UTF-8") from None
     suffix = p.suffix.lower()
     if suffix == ".ipynb":
         src = _notebook_source(text, p)
