@@ -23,7 +23,7 @@ from .symbols import beta, iso_var
 
 # Quantities Question 1 fixes, never a scale: the number of keys, the dimension, η. (L, ℓ, m, p
 # belong to other parts: in a query their only reading is a scale, as "q = L(k_a + k_b)" means.)
-FIXED = frozenset({"n", "d", "eta", "k", "e", "pi"})
+FIXED = frozenset({"n", "d", "eta"})
 # The keys' noise variance, as students write it (QUESTIONS.md (c): Σ_i = αI).
 NOISE_NAMES = frozenset({"alpha", "sigma^2", "sigma", "epsilon", "varepsilon"})
 INFINITY = sp.Symbol("infty", positive=True)  # \infty written as the scale: "q = ∞(k_a + k_b)"

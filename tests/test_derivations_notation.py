@@ -106,6 +106,7 @@ SCALES = [
     ("q1b_ii", "q", r"A(k_a + k_b)", H, {}),
     ("q1b_ii", "q", r"C k_a + C k_b", H, {}),
     ("q1b_ii", "q", r"c(k_a + k_b)", H, {}),
+    ("q1c_i", "q", r"k(\mu_a + \mu_b)", H, {}),  # k alone is a letter, not a key
     ("q1b_ii", "q", r"\lambda c (k_a + k_b)", H, {}),  # λ grows, c held fixed and positive
     ("q1c_i", "q", r"\alpha^{-1/4}(\mu_a + \mu_b)", H, {}),
     ("q1c_i", "q", r"\alpha^{-1/2}(\mu_a + \mu_b)", F, {}),
