@@ -18,7 +18,7 @@ import sympy as sp
 from . import answer_spaces, q1b_average, q1b_projection, q1c_single_head, q1d_multi_head, q2g_complexity
 from .answer_algebra import AnswerMeaningError, ForeignVectors, NotReducible, ShapeMismatch, evaluate_with_notes
 from .answer_scale import find_head_scales, find_scale
-from .answer_file import COUNTS, PARTS
+from .answer_file import COUNTS, DEPENDS_ON, PARTS
 from .answer_grammar import AnswerSyntaxError
 from .result import FAILS, NOT_CHECKABLE, UNPARSEABLE, Decision, FieldResult
 from .symbols import beta
@@ -162,7 +162,7 @@ def decide_field(part: str, field: str, text, answers: dict | None = None) -> Fi
     answers = answers or {}
     kind = PARTS[part][field]
     extra = None
-    if kind in ("weight_a", "weight_b", "threshold", "cov_single") and "q" in answers.get("q1c_i", {}):
+    if ("q1c_i", "q") in DEPENDS_ON.get((part, field), ()) and "q" in answers.get("q1c_i", {}):
         extra = _scale_of_query(answers["q1c_i"]["q"])
     elif kind == "cov_two_heads":
         heads = _heads_of(answers)

@@ -33,6 +33,17 @@ PARTS: dict[str, dict[str, str]] = {
     "q3": {"a": "prose", "b": "prose", "c": "prose"},
 }
 COUNTS = ("attention", "all")
+# The other fields each field's decision reads: a weight, threshold or covariance of (c) ii is at the
+# scale of the file's (c) i query; the heads of (d) i are judged as a pair, and (d) ii at those heads;
+# 2(g) ii's ratio by what it counts. `answer_checks.decide_field` reads these and only these, and
+# `answer_grading` sends exactly these with a field to its worker: one declaration serves both.
+DEPENDS_ON: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    **{("q1c_ii", f): (("q1c_i", "q"),) for f in ("weight_a", "weight_b", "threshold", "cov_c")},
+    ("q1d_i", "q1"): (("q1d_i", "q1"), ("q1d_i", "q2")),
+    ("q1d_i", "q2"): (("q1d_i", "q1"), ("q1d_i", "q2")),
+    ("q1d_ii", "cov_c"): (("q1d_i", "q1"), ("q1d_i", "q2"), ("q1d_ii", "ignore_negative")),
+    ("q2g_ii", "ratio"): (("q2g_ii", "counts"),),
+}
 
 
 class AnswerFileError(Exception):

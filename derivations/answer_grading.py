@@ -14,21 +14,13 @@ import os
 import sys
 from typing import Callable
 
-from .answer_file import PARTS
+from .answer_file import DEPENDS_ON, PARTS
 from .worker_pool import WorkerPool
 
 DEFAULT_FIELD_TIMEOUT = 5.0  # seconds; the slowest answer of the tests and of the generated class takes about 1 s
 
-# The other fields each field's decision reads (answer_checks.decide_field): only these go with it.
-CONTEXT: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    ("q1c_ii", "weight_a"): (("q1c_i", "q"),),
-    ("q1c_ii", "weight_b"): (("q1c_i", "q"),),
-    ("q1c_ii", "threshold"): (("q1c_i", "q"),),
-    ("q1d_i", "q1"): (("q1d_i", "q1"), ("q1d_i", "q2")),
-    ("q1d_i", "q2"): (("q1d_i", "q1"), ("q1d_i", "q2")),
-    ("q1d_ii", "cov_c"): (("q1d_i", "q1"), ("q1d_i", "q2"), ("q1d_ii", "ignore_negative")),
-    ("q2g_ii", "ratio"): (("q2g_ii", "counts"),),
-}
+# The other fields each field's decision reads, declared once beside the answer format.
+CONTEXT = DEPENDS_ON
 PRELOAD = ("derivations.answer_checks", "derivations.answer_size", "derivations.field_guard")
 
 

@@ -258,3 +258,13 @@ def test_simulate_runs_in_the_workers_beside_the_decisions():
     simulated = {(r["part"], r["field"]): r.get("simulated") for r in parts}
     assert simulated[("q1b_i", "M")] is None and "not a proof" in simulated[("q1c_i", "q")]["text"]
     assert simulated[("q1d_i", "q1")] == simulated[("q1d_i", "q2")] and simulated[("q1d_i", "q1")]["samples"] == 4000
+
+
+def test_the_covariance_of_c_ii_is_graded_at_the_files_scale_as_decide_field_does():
+    # 1/4 (v_a - v_b)(v_a - v_b)^T is Cov[c]'s limit; at the file's scale 10, Var[t] = 0.195: holds only
+    # with that condition. The worker must see the (c) i query the decision reads (DEPENDS_ON).
+    answers = {"q1c_i": {"q": r"10(\mu_a + \mu_b)"}, "q1c_ii": {"cov_c": r"\frac14 (v_a - v_b)(v_a - v_b)^T"}}
+    (rows,) = grade([answers], jobs=1)
+    cov = next(r for r in rows if r["field"] == "cov_c")
+    assert cov["verdict"] == "holds-with-conditions" and "scale 10" in cov["condition"]
+    assert rows == [r.to_json() for r in answer_checks.check_answers(answers)]
