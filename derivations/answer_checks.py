@@ -47,6 +47,21 @@ class Undecided(Exception):
     """A well-formed answer with a step the question's relations do not reduce: `not-checkable`."""
 
 
+# What `_value` raises for a text that has no value in its part's space, and the verdict of each.
+NO_VALUE = (Unparseable, Undecided, WrongObjects, ShapeMismatch)
+
+
+def _no_value(exc: Exception) -> Decision:
+    """The decision for an answer whose text has no value here (one of `NO_VALUE`)."""
+    if isinstance(exc, Unparseable):
+        return Decision(UNPARSEABLE, str(exc))
+    if isinstance(exc, Undecided):
+        return Decision(NOT_CHECKABLE, str(exc))
+    if isinstance(exc, WrongObjects):
+        return Decision(FAILS, str(exc))
+    return Decision(FAILS, f"the expression adds or multiplies objects of incompatible shapes: {exc}")
+
+
 def _value(text, kind: str):
     """(value, free scalars) of an answer text in its part's space (raises `Unparseable`, `ShapeMismatch`)."""
     value, free, _ = _value_with_notes(text, kind)
@@ -74,7 +89,7 @@ def _scale_of_query(text) -> sp.Expr | None:
     try:
         q, free = _value(text, "query_means")
         logits = q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i"))
-    except (Unparseable, Undecided, WrongObjects, ShapeMismatch):
+    except NO_VALUE:
         return None
     scale = find_scale(logits, free, noise_is_scale=True)
     if scale.grows:  # the letter itself (t, λ): a weight written with it is at that scale
@@ -92,7 +107,7 @@ def _heads_of(answers: dict):
         if q1.shape != ("d", "1") or q2.shape != ("d", "1"):
             return None
         logits = [q1b_average.logits_of(q, answer_spaces.MEANS, ("mu_a", "mu_b", "mu_i")) for q in (q1, q2)]
-    except (Unparseable, Undecided, WrongObjects, ShapeMismatch):
+    except NO_VALUE:
         return None
     heads, _ = find_head_scales(logits, f1 + [s for s in f2 if s not in f1])
     return tuple(tuple(h) for h in heads)
@@ -132,14 +147,8 @@ def _decide(kind: str, field: str, text, extra) -> tuple[Decision, str]:
     fn, call = deciders[kind]
     try:
         value, free, notes = _value_with_notes(text, kind)
-    except Unparseable as exc:
-        return Decision(UNPARSEABLE, str(exc)), _name(fn)
-    except Undecided as exc:
-        return Decision(NOT_CHECKABLE, str(exc)), _name(fn)
-    except WrongObjects as exc:
-        return Decision(FAILS, str(exc)), _name(fn)
-    except ShapeMismatch as exc:
-        return Decision(FAILS, f"the expression adds or multiplies objects of incompatible shapes: {exc}"), _name(fn)
+    except NO_VALUE as exc:
+        return _no_value(exc), _name(fn)
     try:
         return _with_notes(call(value, free), notes), _name(fn)
     except ShapeMismatch as exc:
@@ -187,14 +196,8 @@ def decide_field(part: str, field: str, text, answers: dict | None = None) -> Fi
 def _heads_decision(t1, t2) -> Decision:
     try:
         (q1, f1, n1), (q2, f2, n2) = _value_with_notes(t1, "heads"), _value_with_notes(t2, "heads")
-    except Unparseable as exc:
-        return Decision(UNPARSEABLE, str(exc))
-    except Undecided as exc:
-        return Decision(NOT_CHECKABLE, str(exc))
-    except WrongObjects as exc:
-        return Decision(FAILS, str(exc))
-    except ShapeMismatch as exc:
-        return Decision(FAILS, f"shape error: {exc}")
+    except NO_VALUE as exc:
+        return _no_value(exc)
     return _with_notes(q1d_multi_head.decide_heads(q1, q2, f1 + [s for s in f2 if s not in f1]), list(dict.fromkeys(n1 + n2)))
 
 
@@ -224,5 +227,5 @@ def plain(part: str, field: str, text) -> str:
     try:
         value, _ = _value(text, "heads" if kind == "heads" else kind)
         return value.text()
-    except (Unparseable, Undecided, WrongObjects, ShapeMismatch):
+    except NO_VALUE:
         return text
