@@ -24,9 +24,17 @@ CONTEXT = DEPENDS_ON
 PRELOAD = ("derivations.answer_checks", "derivations.answer_size", "derivations.field_guard")
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else os.cpu_count())."""
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), os.cpu_count() or 1))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def default_jobs(files: int) -> int:
-    """Worker processes for a class of ``files``: one per file up to the machine's cores."""
-    return max(1, min(os.cpu_count() or 1, files))
+    """Worker processes for a class of ``files``: one per file up to the cores (`cores`)."""
+    return max(1, min(cores(), files))
 
 
 def context(part: str, field: str, answers: dict) -> dict:

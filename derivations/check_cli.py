@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 
 from .answer_file import AnswerFileError
-from .answer_grading import DEFAULT_FIELD_TIMEOUT, default_jobs, grade
+from .answer_grading import DEFAULT_FIELD_TIMEOUT, cores, default_jobs, grade
 from .answer_sources import annotate, check_source, read_source
 from .display import for_csv, for_terminal, json_text
 
@@ -31,14 +30,6 @@ def check_file(path: str) -> list[dict]:
     a time budget (`field_guard.decide_guarded`: sizes checked, no exception escapes a field);
     raises `AnswerFileError`."""
     return check_source(path)
-
-
-def _cores() -> int:
-    """The cores this process may run on (its CPU affinity where the system tells it, else os.cpu_count())."""
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), os.cpu_count() or 1))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def csv_text(paths: list[str], results: list[list[dict]], simulated: bool) -> str:
@@ -85,11 +76,11 @@ def run(args, error) -> int:
             error(for_terminal(exc))
     if args.jobs < 0 or args.samples < 4:
         error("--jobs must be ≥ 0 and --samples ≥ 4")
-    if args.jobs > _cores():
-        error(f"--jobs {args.jobs}: more processes than the {_cores()} cores this machine gives this command")
+    if args.jobs > cores():
+        error(f"--jobs {args.jobs}: more processes than the {cores()} cores this machine gives this command")
     if not args.field_timeout > 0:
         error("--field-timeout must be a positive number of seconds")
-    jobs = args.jobs if args.jobs else min(default_jobs(len(paths)), _cores())
+    jobs = args.jobs or default_jobs(len(paths))
     results = grade([answers for answers, _ in sources], jobs=jobs, field_timeout=args.field_timeout,
                     samples=args.samples if args.simulate else None, progress=len(paths) > 1 and not args.quiet)
     results = [annotate(rows, p, extraction) for rows, p, (_, extraction) in zip(results, paths, sources)]
