@@ -45,10 +45,6 @@ MAX_EXPONENT = 10_000  # 9^{9^9} would take SymPy hours: a numeric power beyond 
 MAX_MATRIX_POWER = 8  # (AᵀA)^{-1}, A^2: integer powers of a square matrix up to this size
 
 
-def show_power(k) -> str:
-    return str(k)
-
-
 class AnswerMeaningError(ValueError):
     """The answer parses but names something this part does not have, or uses an unsupported form."""
 
@@ -512,7 +508,7 @@ class Evaluator:
             return out
         if base.rows == base.cols and k.is_Integer:
             raise AnswerMeaningError(f"a power {k} of a matrix is beyond the format (powers up to ±{MAX_MATRIX_POWER})")
-        raise ShapeMismatch(f"a power {show_power(k)} of {describe(*base.shape)}")
+        raise ShapeMismatch(f"a power {k} of {describe(*base.shape)}")
 
     def inverse(self, value: Value) -> Value:
         """The inverse of a square matrix that reduces to c·I (AᵀA = I_m gives (AᵀA)^{-1} = I_m).

@@ -385,15 +385,8 @@ def decide_threshold(value: Value, free: list, file_scale=None) -> Decision:
     """
     if not value.is_scalar:
         return Decision(FAILS, f"{value.text()} is {describe(*value.shape)}; a threshold on η is a scalar")
-    given, reading = _read_eta(value.scalar(), free)
-    if isinstance(file_scale, sp.Symbol) and file_scale != beta and given.has(file_scale):
-        given, sym, note = given.subs(file_scale, beta), beta, f"took {show(file_scale)} as the scale β, as the answer to (c) i does"
-    else:
-        scale = find_scale([given], free, reserved=WEIGHT_RESERVED)
-        given, sym, note = scale.as_beta([given])[0], (beta if scale.grows else None), scale.note
-    if sym is None and file_scale is not None:
-        sym, note = (beta, "") if isinstance(file_scale, sp.Symbol) else (file_scale, f"scale {file_scale} from the answer to (c) i")
-    note = "; ".join(x for x in (reading, note) if x)
+    # η cannot appear in a threshold on η, so no letter is read as η here: γ in 1 + ln 99/γ is the scale
+    given, sym, note = _scale_of(value.scalar(), free, file_scale)
     wrong = _leftover(given, note + "; " if note else "", "the threshold on η", frozenset({beta, n}))
     if wrong is not None:
         return wrong

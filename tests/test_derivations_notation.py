@@ -113,6 +113,7 @@ SCALES = [
     ("q1c_i", "q", r"\frac{1}{\alpha}(\mu_a + \mu_b)", F, {}),
     ("q1b_ii", "q", r"1000(k_a + k_b)", HC, {}),
     ("q1c_ii", "weight_a", r"\frac{1}{1 + e^{10(1-\eta)}}", HC, {}),
+    ("q1c_ii", "threshold", r"1 + \frac{\ln 99}{\gamma}", HC, {}),  # γ is the scale here: no η in a threshold
     ("q1c_ii", "weight_a", r"\frac{1}{1 + e^{-10(\eta - 1)}}", HC, {}),
     ("q1c_ii", "weight_a", r"\frac{1}{1 + e^{10(\eta-1)}}", F, {}),  # that is α_b
     ("q1c_ii", "cov_c", r"\frac14 (v_a - v_b)(v_a - v_b)^\top", H, {}),
