@@ -607,13 +607,12 @@ class Evaluator:
         else:
             index = _text(index_node) if not isinstance(index_node, str) else index_node
         index = str(index)
-        inner = Evaluator(self.space, self.all_object_names, self.free, index, self.readings, self.notes)
         key_base = self._key_base()
         if key_base is not None:
             return self.key_sum(key_base, index, excluded, body_node)
         if excluded:
             raise AnswerMeaningError(f"a sum over {index} ≠ {', '.join(excluded)} is understood over the keys or means only")
-        body = inner(body_node)
+        body = Evaluator(self.space, self.all_object_names, self.free, index, self.readings, self.notes)(body_node)
         upper = None if upper_node is None else _text(upper_node)
         pairs = []
         for w, c in body.terms:

@@ -116,8 +116,9 @@ def decide_average(heads: list[Logits], scale: Scale, what: str) -> Decision:
                         "which the question leaves free, and no scale grows",
                         counterexample=_free_counterexample(w_a, w_b, leftover))
     if scale.noise:
-        # each logit's noise has standard deviation sqrt(α)·‖q‖, and ‖q‖ is within a factor √n of Σ|logits|
-        size = max((sum(sp.Abs(x) for x in h) for h in heads), key=lambda e: sp.limit(e / beta, beta, sp.oo))
+        # each logit's noise has standard deviation sqrt(α)·‖q‖, and ‖q‖ is within a factor √n of Σ|logits|:
+        # summed over the heads (all terms ≥ 0), the total vanishes exactly when every head's noise does
+        size = sum(sp.Abs(x) for h in heads for x in h)
         spread = sp.limit(scale.noise_std * size, beta, sp.oo)
         if spread != 0:
             return Decision(FAILS, f"{prefix}; the logits' noise has standard deviation of order "
@@ -194,11 +195,10 @@ def _count(k: int) -> str:
 
 
 def _free_counterexample(w_a, w_b, symbols) -> str:
-    point = {s: 0 for s in symbols}
-    point.setdefault(n, 10)
+    point = {**{s: 0 for s in symbols}, n: 10}
     try:
-        return f"{', '.join(f'{show(s)} = 0' for s in symbols)}, n = 10: α_a = {float(w_a.subs(point).subs(n, 10)):.4g}, " \
-               f"α_b = {float(w_b.subs(point).subs(n, 10)):.4g}"
+        return f"{', '.join(f'{show(s)} = 0' for s in symbols)}, n = 10: α_a = {float(w_a.subs(point)):.4g}, " \
+               f"α_b = {float(w_b.subs(point)):.4g}"
     except (TypeError, ValueError):
         return ""
 
