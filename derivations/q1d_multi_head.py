@@ -168,21 +168,20 @@ def _head_weight(coef_a, coef_b):
     return 1 / (1 + sp.exp(coef_b - coef_a * eta))
 
 
-def _head_variances(value: Value, coefs, varying) -> tuple[Value, str]:
+def _head_variances(value: Value, coefs, one_t: bool) -> tuple[Value, str]:
     """The answer with Var(c_1), Var(c_2) read for the file's heads (`answer_algebra.VAR_HEAD`):
-    Var[h_j] is Var[t] for the head that depends on η (t its α_a), 0 for a head that does not."""
+    Var[h_j] is Var[t] for a head that depends on η when one t describes them all (``one_t``: one
+    such head, or both the same head), 0 for a head that does not."""
     used = [j for j, sym in VAR_HEAD.items() if any(sp.sympify(c).has(sym) for _, c in value.terms)]
     if not used:
         return value, ""
-    same = len(varying) == 1 or all(sp.simplify(a - varying[0][0]) == 0 and sp.simplify(b - varying[0][1]) == 0
-                                    for a, b in varying)
     subs, said = {}, []
     for j in used:
         a, _ = coefs[j - 1]
         if sp.simplify(a) == 0:
             subs[VAR_HEAD[j]] = 0
             said.append(f"Var(c_{j}) = 0 (head {j} does not depend on η)")
-        elif same:
+        elif one_t:
             subs[VAR_HEAD[j]] = VAR_T
             said.append(f"Var(c_{j}) = Var[t](v_a − v_b)(v_a − v_b)ᵀ (head {j}'s weight on v_a is t)")
     out = Value(tuple((w, sp.sympify(c).subs(subs)) for w, c in value.terms), value.rows, value.cols)
@@ -241,7 +240,7 @@ def decide_two_head_covariance(value: Value, free: list, heads=None, ignore_nega
         factor, t_is = None, "both heads depend on η differently"
     truth = exact_covariance(factor) if factor is not None else None
     lead = f"heads {shown_heads}; c = v_b + ½(h_1 + h_2)(v_a − v_b) for n = 2, so Cov[c] = Var[½(h_1 + h_2)](v_a − v_b)(v_a − v_b)ᵀ"
-    value, said = _head_variances(value, coefs, varying)
+    value, said = _head_variances(value, coefs, one_t=factor is not None)
     lead += said
     if truth is not None and not add(value, scale(truth, -1)).simplified().terms:
         return Decision(HOLDS, f"{lead} = {truth.text()} ({t_is}); the answer minus it simplifies to 0")
