@@ -301,7 +301,8 @@ def _receptive(opts: Options) -> dict:
         answer_rows = (min(len(r.question) for r in rows),
                        max(len(r.question) + len(r.answer) for r in rows))
     return {"panels": panels, "rules": rules, "impact": impact, "note": note, "answer_rows": answer_rows,
-            "longest_question": max((len(r.question) for r in rows), default=None) if rows else None}
+            "longest_question": max((len(r.question) for r in rows), default=None) if rows else None,
+            "dev_questions": len(rows) if rows else None}
 
 
 def receptive_reading(rf: dict, analysis: dict | None) -> tuple[str, str]:
@@ -325,8 +326,8 @@ def receptive_reading(rf: dict, analysis: dict | None) -> tuple[str, str]:
             f"predicted at positions ≥ 32, each seeing only the first 32 characters and the character just "
             f"before it.")
         why += (f" At the course's m = 64 no dev question reaches position 64, so the faithful model sees every "
-                f"name; at the code's default m = 32, {i32['name_ends_at_or_after_m']}/500 names are cut and "
-                f"{i32['answer_reaches_position_m']}/500 answers are decoded from the first 32 characters plus one, "
+                f"name; at the code's default m = 32, {i32['name_ends_at_or_after_m']}/{i32['questions']} names are "
+                f"cut and {i32['answer_reaches_position_m']}/{i32['questions']} answers are decoded from the first 32 characters plus one, "
                 f"which would explain an accuracy near the sheet's if it ran with m = 32 (a recorded m = 32 run "
                 f"would test this).")
     else:
@@ -389,7 +390,7 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
         "figures/model_accuracy.png", "Dev accuracy: the sheet, this project, and what others report",
         "Red crosses: the answer sheet's numbers. Blue: this project's recorded runs with 95% Wilson intervals "
         "(“not yet run” where no record exists). Grey bars: the typical value (dark) and the range (light) that "
-        "public reports of this setup give (MODEL.md).", plots.accuracies(rows)))
+        "public reports of this setup give (MODEL.md).", plots.accuracies(rows, ctx.dev_questions)))
 
     logs, log_notes = find_metrics(records, opts.results_dir, REPO_ROOT)
     if logs:
@@ -443,10 +444,11 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
 
 
 # The recipe's mark: on every seed, one more than a regular expression reading "born in X" from the person's
-# own wiki.txt line gets (209 of 500, MODEL.md "How much there is to learn"), within the budget, with the
-# seeds no further than RECIPE_SPREAD of 500 either side of their midpoint.
-RECIPE_RULE = 209
-RECIPE_TARGET = RECIPE_RULE + 1  # of the 500 dev questions
+# own wiki.txt line gets (209 of MODEL.md's 500 dev questions, "How much there is to learn"), within the budget,
+# with the seeds no further than RECIPE_SPREAD of RECIPE_OF either side of their midpoint. The mark is counted
+# in MODEL.md's unit, RECIPE_OF questions, whatever the size of the dev set a record was scored on.
+RECIPE_RULE, RECIPE_OF = 209, 500
+RECIPE_TARGET = RECIPE_RULE + 1  # of RECIPE_OF
 RECIPE_SPREAD = 15
 
 
@@ -496,10 +498,10 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
                    "spread": (min(accs), max(accs)), "walls": [r.wall_seconds for r in finals],
                    "counts": [r.dev_correct for r in finals], "totals": [r.dev_total for r in finals],
                    # what stands between the seeds and the mark, each empty or zero where that part is met;
-                   # counts are compared as counts of 500 (the mark's unit), whatever the dev set's size
+                   # counts are compared as counts of RECIPE_OF (the mark's unit), whatever the dev set's size
                    "over_budget": [r.seed for r in finals if not r.extra.get("within_budget")],
-                   "below": [r.seed for r in finals if r.dev_correct < RECIPE_TARGET * r.dev_total / 500],
-                   "apart": 500 * (max(accs) - min(accs))}
+                   "below": [r.seed for r in finals if r.dev_correct < RECIPE_TARGET * r.dev_total / RECIPE_OF],
+                   "apart": RECIPE_OF * (max(accs) - min(accs))}
     # the figure: the recipe's seeds, and the three best records that differ from it (the levers that
     # mattered); every record is in the table
     levers = sorted((r for r in recipes if diffs[id(r)]), key=lambda r: (-r.accuracy, r.name))[:3]
@@ -514,14 +516,21 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
             "and the three best records that differ from it (the setting named in brackets; every record is in "
             "the table above): the dev accuracy measured during pretraining (every few epochs, the questions "
             "being mixed into pretraining) and, last, after the finetune, against the wall time since the command "
-            f"started on 2 CPU cores. Dashed: the mark ({RECIPE_TARGET} of 500, one more than a regular expression "
+            f"started on 2 CPU cores. Dashed: the mark ({RECIPE_TARGET} of {RECIPE_OF}, one more than a regular expression "
             f"reading \"born in X\" from the person's own wiki.txt line) and the time budget.",
-            plots.recipe_curves(curves, RECIPE_TARGET / 500, budget, f"mark: {RECIPE_TARGET}/500")))
+            plots.recipe_curves(curves, RECIPE_TARGET / RECIPE_OF, budget, f"mark: {RECIPE_TARGET}/{RECIPE_OF}",
+                                ctx.dev_questions)))
     return {"rows": rows, "summary": summary, "reference": reference, "target": RECIPE_TARGET, "rule": RECIPE_RULE,
-            "spread": RECIPE_SPREAD}
+            "spread": RECIPE_SPREAD, "of": RECIPE_OF}
 
 
 # ---------------------------------------------------------------------------- collect / generate / write
+
+
+def _shared_dev_total(records) -> int | None:
+    """The dev set's size as the records say it, when the data cannot be read: their dev_total if they agree."""
+    totals = {r.dev_total for r in records}
+    return totals.pop() if len(totals) == 1 else None
 
 
 def collect(opts: Options) -> Context:
@@ -532,8 +541,8 @@ def collect(opts: Options) -> Context:
     except ResultsError as exc:
         raise BuildError(str(exc)) from None
     say(f"{len(records)} result record(s) in {shown(opts.results_dir)}")
-    ctx = Context()
     rf = _receptive(opts)
+    ctx = Context(dev_questions=rf["dev_questions"] or _shared_dev_total(records))
     _, why = receptive_reading(rf, None)
     collect_audit(ctx, records, why)
     collect_simulations(ctx, opts)
@@ -542,7 +551,8 @@ def collect(opts: Options) -> Context:
 
 
 def generate(opts: Options) -> dict[str, bytes]:
-    """Every generated file, by path relative to the report folder."""
+    """Every generated file, by path relative to the report folder: the figures and data files of the
+    context, and the context's outline (report.outline) rendered as REPORT.md and index.html."""
     from .render_html import render_html
     from .render_md import render_markdown
 

@@ -28,6 +28,7 @@ class Context:
     figures: list[FigureFile] = field(default_factory=list)
     data_files: dict[str, bytes] = field(default_factory=dict)
     formula_errors: list[str] = field(default_factory=list)
+    dev_questions: int | None = None   # the dev set's size: its lines in the data, else the records' dev_total
 
     def figure(self, file: str) -> FigureFile | None:
         return next((f for f in self.figures if f.file == file), None)

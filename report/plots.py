@@ -86,11 +86,17 @@ def receptive_fields(panels: list[tuple[str, np.ndarray]], answer_rows: tuple[in
         return _png(fig)
 
 
-def accuracies(rows: list[dict]) -> bytes:
+def dev_accuracy_label(dev_questions: int | None) -> str:
+    """The axis label of a dev accuracy: "dev accuracy (500 questions)", or without the size when unknown."""
+    return "dev accuracy" if dev_questions is None else f"dev accuracy ({dev_questions} questions)"
+
+
+def accuracies(rows: list[dict], dev_questions: int | None = None) -> bytes:
     """Dev accuracy per run: sheet, reproduction (with Wilson 95% intervals), others' range.
 
     ``rows``: dicts with "label", "sheet" (fraction or None), "runs" (list of
-    (fraction, low, high)), "others" ((typical_low, typical_high, seen_low, seen_high) or None).
+    (fraction, low, high)), "others" ((typical_low, typical_high, seen_low, seen_high) or None);
+    ``dev_questions``: the dev set's size, for the axis label.
     """
     with rc_context(STYLE):
         fig = Figure(figsize=(8.6, 0.75 * len(rows) + 1.2), layout="constrained")
@@ -121,14 +127,16 @@ def accuracies(rows: list[dict]) -> bytes:
         ax.set_yticks(ys, [textwrap.fill(r["label"], 34) for r in rows])  # wrapped, never cut
         ax.set_xlim(0, max(0.35, max((r["sheet"] or 0) for r in rows) + 0.05))
         ax.xaxis.set_major_formatter(lambda x, _: f"{100 * x:.0f}%")
-        ax.set_xlabel("dev accuracy (500 questions)")
+        ax.set_xlabel(dev_accuracy_label(dev_questions))
         ax.grid(True, axis="x", alpha=0.3)
         ax.legend(loc="lower right")
         return _png(fig)
 
 
-def recipe_curves(curves, target: float, budget: float | None, target_label: str | None = None) -> bytes:
-    """Dev accuracy against wall minutes, one line per (name, [(seconds, accuracy), ...])."""
+def recipe_curves(curves, target: float, budget: float | None, target_label: str | None = None,
+                  dev_questions: int | None = None) -> bytes:
+    """Dev accuracy against wall minutes, one line per (name, [(seconds, accuracy), ...]);
+    ``target`` a fraction, ``budget`` in seconds, ``dev_questions`` the dev set's size (axis label)."""
     with rc_context(STYLE):
         fig = Figure(figsize=(8.6, 4.4), layout="constrained")
         ax = fig.subplots()
@@ -139,7 +147,7 @@ def recipe_curves(curves, target: float, budget: float | None, target_label: str
         if budget:
             ax.axvline(budget / 60, color="tab:gray", ls="--", lw=1, label=f"budget: {budget / 60:.0f} min")
         ax.yaxis.set_major_formatter(lambda x, _: f"{100 * x:g}%")
-        ax.set(xlabel="wall time since the command started (minutes)", ylabel="dev accuracy (500 questions)")
+        ax.set(xlabel="wall time since the command started (minutes)", ylabel=dev_accuracy_label(dev_questions))
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=7, ncol=2, frameon=False)

@@ -1,4 +1,5 @@
-"""index.html: the report as one self-contained page.
+"""index.html: the report's outline (report.outline) as one self-contained page, one function
+per block type (RENDERERS), each returning the block's HTML (empty when there is nothing to show).
 
 No script, no network: the stylesheet is inline, formulas are PNG images typeset at
 build time by matplotlib's mathtext and embedded as data URIs, and the figures are the
@@ -7,10 +8,10 @@ PNG files in figures/ beside the page. No raw LaTeX appears in the page.
 from __future__ import annotations
 
 import base64
+import re
 from html import escape
 
-from . import tables
-from .context import Context, g, num
+from . import outline as o
 
 STYLE = """
 :root { --fg: #1d1f21; --muted: #5c6370; --line: #d7dbe0; --bg-alt: #f6f8fa; --accent: #1f5fa8; }
@@ -66,34 +67,73 @@ figcaption b { color: var(--fg); }
 """
 
 
+# The HTML page's column widths of a Table by its style (the classes are the stylesheet's).
+COLUMNS = {"audit": ("c-id", "c-claim", "c-verdict", "c-evidence", "c-by")}
+LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
 def _e(text) -> str:
+    """Text for an element or an attribute value (quotes escaped too)."""
     return escape(str(text), quote=True)
 
 
+def _h(text) -> str:
+    """A heading's text (quotes kept as they are)."""
+    return escape(str(text), quote=False)
+
+
+def _links(text: str) -> str:
+    """Escape ``text``, showing its [text](href) links as links."""
+    out, at = [], 0
+    for m in LINK.finditer(text):
+        out += [escape(text[at:m.start()]), f'<a href="{_e(m[2])}">{escape(m[1])}</a>']
+        at = m.end()
+    return "".join(out + [escape(text[at:])])
+
+
 def _inline(text: str) -> str:
-    """Escape ``text`` and show its `backticked` parts as code."""
+    """Escape ``text`` and show its `backticked` parts as code and its [text](href) parts as links."""
     parts = str(text).split("`")
-    return "".join(f"<code>{escape(p)}</code>" if k % 2 else escape(p) for k, p in enumerate(parts))
+    return "".join(f"<code>{escape(p)}</code>" if k % 2 else _links(p) for k, p in enumerate(parts))
+
+
+def _text(text: str, code: bool) -> str:
+    return _inline(text) if code else _e(text)
 
 
 def _verdict(v: str) -> str:
     return f'<span class="verdict v-{_e(v)}">{_e(v)}</span>'
 
 
-def _table(table: tables.Table, cls: str = "", code_cols: tuple[int, ...] = (), verdict_cols: tuple[int, ...] = (),
-           colgroup: str = "") -> str:
-    header, rows = table
-    out = [f'<table class="{cls}">' if cls else "<table>", colgroup]
-    out.append("<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>")
-    for row in rows:
+def heading(b: o.Heading) -> str:
+    anchor = f' id="{_e(b.anchor)}"' if b.anchor else ""
+    return f"<h3{anchor}>{_h(b.text)}</h3>"
+
+
+def paragraph(b: o.Paragraph) -> str:
+    style = f' class="{_e(b.style)}"' if b.style else ""
+    return f"<p{style}>{_text(b.text if b.html_text is None else b.html_text, b.code)}</p>"
+
+
+def bullet_list(b: o.BulletList) -> str:
+    intro = f"<p>{_inline(b.intro)}</p>" if b.intro else ""
+    return intro + "<ul>" + "".join(f"<li>{_text(item, b.code)}</li>" for item in b.items) + "</ul>"
+
+
+def table(b: o.Table) -> str:
+    columns = COLUMNS.get(b.style)
+    colgroup = "<colgroup>" + "".join(f'<col class="{c}">' for c in columns) + "</colgroup>" if columns else ""
+    out = [f'<table class="{_e(b.style)}">' if b.style else "<table>", colgroup]
+    out.append("<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in b.header) + "</tr></thead><tbody>")
+    for row in b.rows:
         cells = []
         for k, cell in enumerate(row):
-            if k in verdict_cols and cell not in ("—", ""):
+            if k in b.verdict_cols and cell not in ("—", ""):
                 cells.append(f"<td>{_verdict(cell)}</td>")
-            elif k in code_cols:
+            elif k in b.code_cols:
                 cells.append(f'<td class="code">{_e(cell)}</td>')
-            elif k == 0 and cls == "audit":
-                cells.append(f'<td class="id" id="claim-{_e(cell)}">{_e(cell)}</td>')
+            elif k == 0 and b.row_anchor:
+                cells.append(f'<td class="id" id="{_e(b.row_anchor)}{_e(cell)}">{_e(cell)}</td>')
             elif cell == "not yet run":
                 cells.append(f'<td class="notyet">{_e(cell)}</td>')
             else:
@@ -103,122 +143,83 @@ def _table(table: tables.Table, cls: str = "", code_cols: tuple[int, ...] = (), 
     return "\n".join(out)
 
 
-def _figure(ctx: Context, file: str) -> str:
-    f = ctx.figure(file)
-    if f is None:
-        return ""
+def figure(b: o.Figure) -> str:
+    f = b.figure
     # embedded as a data URI, so that index.html is one file that can be mailed; figures/ holds the same PNGs
     data = "data:image/png;base64," + base64.b64encode(f.png).decode("ascii")
-    return (f'<figure id="{_e(file.split("/")[-1].removesuffix(".png"))}"><img src="{data}" '
+    return (f'<figure id="{_e(b.anchor)}"><img src="{data}" '
             f'alt="{_e(f.title)}" data-file="{_e(f.file)}"><figcaption><b>{_e(f.title)}.</b> {_inline(f.caption)}'
             f'</figcaption></figure>')
 
 
-def _formula(claim_id: str, f) -> str:
+def formula(b: o.Formula) -> str:
+    f = b.rendered
     if f.png is None:
-        return (f'<span class="formula math-error">formula “{_e(f.name)}” of {_e(claim_id)} could not be typeset '
+        return (f'<span class="formula math-error">formula “{_e(f.name)}” of {_e(b.claim_id)} could not be typeset '
                 f'(see REPORT.md)</span>')
     return (f'<span class="formula"><span class="name">{_e(f.name)}</span><img class="math" src="{f.data_uri()}" '
-            f'width="{f.width}" height="{f.height}" alt="formula {_e(f.name)} of claim {_e(claim_id)}"></span>')
+            f'width="{f.width}" height="{f.height}" alt="formula {_e(f.name)} of claim {_e(b.claim_id)}"></span>')
 
 
-def render_html(ctx: Context) -> str:
-    title = "Auditing an answer sheet on attention, transformers and pretraining"
+def claim(b: o.Claim) -> str:
+    out = [f'<div class="claim"><div class="head"><a href="#{_e(o.CLAIM_ANCHOR)}{_e(b.claim_id)}">{_e(b.claim_id)}</a> '
+           f'{_verdict(b.verdict)}</div><p>{_e(b.text)}</p>']
+    if b.formulas:
+        out.append('<div class="formulas">' + "".join(formula(f) for f in b.formulas) + "</div>")
+    return "\n".join(out + ["</div>"])
+
+
+def unavailable(b: o.Unavailable) -> str:
+    # in italics, where code would not stand out: code spans are shown as plain words
+    out = [f'<h3>{_h(b.title)}</h3><p class="notyet">{_e(b.text.replace("`", ""))}</p>']
+    if b.notes:
+        out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in b.notes) + "</ul>")
+    return "\n".join(out)
+
+
+RENDERERS = {o.Heading: heading, o.Paragraph: paragraph, o.BulletList: bullet_list, o.Table: table,
+             o.Figure: figure, o.Formula: formula, o.Claim: claim, o.Unavailable: unavailable}
+
+
+def block(b: o.Block) -> str:
+    """The HTML of one block; TypeError for a type without a renderer."""
+    render = RENDERERS.get(type(b))
+    if render is None:
+        raise TypeError(f"report.render_html has no renderer for {type(b).__name__}")
+    return render(b)
+
+
+def notices(items: tuple[o.Notice, ...]) -> list[str]:
+    if not items:
+        return []
+    return (['<div class="missing">']
+            + [f"<h3>{_h(f'{n.title}: {n.qualifier}' if n.qualifier else n.title)}</h3><ul>"
+               + "".join(f"<li>{_e(item)}</li>" for item in n.items) + "</ul>" for n in items]
+            + ["</div>"])
+
+
+def render_html(ctx) -> str:
+    """index.html's text for the report context ``ctx`` (report.context.Context)."""
+    doc = o.build_outline(ctx)
     badges = "".join(f'{_verdict(v)}<span class="small" style="color:#d5e1ee;margin-right:14px">× {n}</span>'
-                     for v, n in sorted(ctx.counts.items(), key=lambda kv: ["holds", "holds-with-conditions", "fails",
-                                                                             "not-checkable", "pending",
-                                                                             "missing"].index(kv[0])))
+                     for v, n in doc.verdicts)
+    nav = "".join(f'<a href="#{_e(s.anchor)}">{_h(s.nav)}</a>' for s in doc.sections)
     out = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{_e(title)}</title>",
-        f"<style>{STYLE}</style>", "</head>", "<body>", "<header>", f"<h1>{_e(title)}</h1>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{_e(doc.title)}</title>",
+        f"<style>{STYLE}</style>", "</head>", "<body>", "<header>", f"<h1>{_e(doc.title)}</h1>",
         "<p>Generated by <code>python -m report</code> from <code>derivations/</code>, <code>simulate/</code>, "
         "<code>models/</code> and the records in <code>report/results/</code>; do not edit by hand. "
         "<code>python -m report --check</code> says whether it is stale. The same content as Markdown: "
         '<a style="color:#bcd6f5" href="REPORT.md">REPORT.md</a>.</p>',
         f"<p>{badges}</p>",
-        '<nav><a href="#audit">1. The audit</a><a href="#answers">2. Correct answers</a>'
-        '<a href="#simulations">3. Simulations</a><a href="#model">4. The model</a></nav>',
+        f"<nav>{nav}</nav>",
         "</header>", "<main>",
     ]
-    if ctx.missing or ctx.formula_errors:
-        out.append('<div class="missing">')
-        if ctx.missing:
-            out.append("<h3>Missing: shown as missing, never invented</h3><ul>"
-                       + "".join(f"<li>{_e(m)}</li>" for m in ctx.missing) + "</ul>")
-        if ctx.formula_errors:
-            out.append("<h3>Formulas that could not be shown</h3><ul>"
-                       + "".join(f"<li>{_e(m)}</li>" for m in ctx.formula_errors) + "</ul>")
-        out.append("</div>")
-
-    out += ['<section id="audit"><h2>1. The audit</h2>', f"<p>{_inline(tables.INTRO)}</p>"]
-    if ctx.ids_note:
-        out.append(f'<p class="small">{_e(ctx.ids_note)}</p>')
-    colgroup = ('<colgroup><col class="c-id"><col class="c-claim"><col class="c-verdict"><col class="c-evidence">'
-                '<col class="c-by"></colgroup>')
-    out += [_table(tables.audit_table(ctx), cls="audit", code_cols=(4,), verdict_cols=(2,), colgroup=colgroup),
-            "</section>"]
-
-    out.append('<section id="answers"><h2>2. The correct answers, question by question</h2>')
-    for key, title, claims in ctx.questions:
-        out.append(f'<h3 id="q-{_e(key)}">{_e(title)}</h3>')
-        for c in claims:
-            body = c["answer"] or c["evidence"]
-            out.append(f'<div class="claim"><div class="head"><a href="#claim-{_e(c["id"])}">{_e(c["id"])}</a> '
-                       f'{_verdict(c["verdict"])}</div><p>{_e(body)}</p>')
-            if c["formulas"]:
-                out.append('<div class="formulas">' + "".join(_formula(c["id"], f) for f in c["formulas"]) + "</div>")
-            out.append("</div>")
-    out.append("</section>")
-
-    sim = ctx.simulations
-    out += [
-        '<section id="simulations"><h2>3. Simulations: the variance of c when key a\'s length varies</h2>',
-        f"<p>Monte Carlo with <code>simulate/</code> (exact logit sampler, {sim['samples']} samples a point, seed "
-        f"{sim['seed']}) against the quadrature of the <code>derivations/</code> formulas, n = {sim['n']} keys in "
-        f"d = {sim['d']}, values drawn N(0, I/d), iso_var → 0. Of the {sim['coverage'][1]} estimates "
-        f"({sim['points']} points × 3 quantities), {sim['coverage'][0]} have the quadrature value inside their "
-        f"95% interval; the largest |z| is {_e(g(sim['max_z']))}. Every point: "
-        '<a href="data/sim_points.csv">data/sim_points.csv</a>; the curves: '
-        '<a href="data/sim_curves.csv">data/sim_curves.csv</a>.</p>',
-        f"<p>At β = {_e(num(sim['beta']))}, Var[η] = {_e(num(sim['eta_var']))}:</p>",
-        _table(tables.key_numbers_table(ctx)),
-    ]
-    out += [_figure(ctx, f) for f in sim["figures"]]
-    out.append("</section>")
-
-    out += ['<section id="model"><h2>4. The model</h2>', "<h3>Results on the dev set (500 questions)</h3>",
-            _table(tables.expected_runs_table(ctx), verdict_cols=(6,)), f"<p>{_e(tables.BEFORE_EXPLAINED)}</p>"]
-    if ctx.model["others"]:
-        out += ["<p>Other recorded runs (options and experiments beside the faithful configuration):</p>",
-                _table(tables.other_runs_table(ctx), code_cols=(0, 6))]
-    cmds = tables.commands_table(ctx)
-    if cmds[1]:
-        out += ["<p>Commands of the runs above:</p>", _table(cmds, code_cols=(0, 1))]
-    out += ["<p>How an accuracy claim is decided (<code>report/verdicts.py</code>):</p><ul>"
-            + "".join(f"<li>{_e(r)}</li>" for r in ctx.rules) + "</ul>"]
-    out.append(_figure(ctx, "figures/model_accuracy.png"))
-    if ctx.figure("figures/model_loss.png"):
-        out.append(_figure(ctx, "figures/model_loss.png"))
-        if ctx.figure("figures/model_pretrain_options.png"):
-            out.append(_figure(ctx, "figures/model_pretrain_options.png"))
-    if not ctx.figure("figures/model_loss.png"):
-        out.append('<h3>Training loss</h3><p class="notyet">Not yet available: no metrics log is committed under '
-                   "report/results/metrics/.</p>")
-        if ctx.model["log_notes"]:
-            out.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in ctx.model["log_notes"]) + "</ul>")
-    if ctx.model["entropy"]:
-        out += ["<h3>Attention entropy of pretrained models</h3>", f"<p>{_inline(tables.attention_entropy_text(ctx))}</p>",
-                _table(tables.attention_entropy_table(ctx), code_cols=())]
-    if ctx.model["recipe"]:
-        notes = tables.recipe_notes(ctx)
-        out += ["<h3>A recipe for 2 CPU cores and 60 minutes</h3>", f"<p>{_inline(tables.recipe_summary(ctx))}</p>",
-                "<p>Candidates and seeds, each a record of <code>python -m models recipe</code> (not faithful to "
-                f"MODEL.md). {_inline(tables.BIO_EXPLAINED)} {_inline(tables.RECALL_EXPLAINED)}</p>",
-                _table(tables.recipe_table(ctx), code_cols=(0,)),
-                "<ul>" + "".join(f"<li>{_inline(n)}</li>" for n in notes) + "</ul>" if notes else "",
-                _figure(ctx, "figures/model_recipe.png")]
-    out.append(_figure(ctx, "figures/model_receptive_field.png"))
-    out.append(_figure(ctx, "figures/model_complexity.png"))
-    out += ["</section>", "</main>", "</body>", "</html>"]
+    out += notices(doc.notices)
+    for section in doc.sections:
+        out.append(f'<section id="{_e(section.anchor)}"><h2>{_h(section.title)}</h2>')
+        out += [block(b) for b in section.blocks]
+        out.append("</section>")
+    out += ["</main>", "</body>", "</html>"]
     return "\n".join(x for x in out if x) + "\n"

@@ -16,11 +16,6 @@ def audit_table(ctx: Context) -> Table:
     return header, [[c["id"], c["statement"], c["verdict"], c["evidence"], c["decided_by"]] for c in ctx.claims]
 
 
-def verdict_summary(ctx: Context) -> str:
-    order = ["holds", "holds-with-conditions", "fails", "not-checkable", "pending", "missing"]
-    return " · ".join(f"{ctx.counts[v]} {v}" for v in order if ctx.counts.get(v))
-
-
 def key_numbers_table(ctx: Context) -> Table:
     from simulate.estimators import Z95
 
@@ -159,13 +154,16 @@ BIO_EXPLAINED = ("Bio completion: of the dev people whose wiki.txt line, in the 
                  "it out.")
 
 
-RECALL_EXPLAINED = ("Name recall: of the 500 dev people, for how many the final model, fed only the start of the "
-                    "person's line (\"Where was Name born? \" in question form), writes the answer somewhere in 100 "
-                    "characters (`models.evaluate.name_recall`), and in brackets how many of those the question itself "
-                    "answered: what the name alone reaches, and how much of it comes out as an answer. For a "
-                    "recall-form record (`answer_form`: the model writes the person's sentence, then the answer), "
-                    "the recital after it: for how many people with the answer in their sentence the model wrote "
-                    "the sentence exactly, and how many of those it then answered (`models.evaluate.recital`).")
+def recall_explained(dev_questions: int | None) -> str:
+    """What the name-recall column means; ``dev_questions``: the dev set's size (None: unknown)."""
+    people = "the dev people" if dev_questions is None else f"the {dev_questions} dev people"
+    return (f"Name recall: of {people}, for how many the final model, fed only the start of the "
+            "person's line (\"Where was Name born? \" in question form), writes the answer somewhere in 100 "
+            "characters (`models.evaluate.name_recall`), and in brackets how many of those the question itself "
+            "answered: what the name alone reaches, and how much of it comes out as an answer. For a "
+            "recall-form record (`answer_form`: the model writes the person's sentence, then the answer), "
+            "the recital after it: for how many people with the answer in their sentence the model wrote "
+            "the sentence exactly, and how many of those it then answered (`models.evaluate.recital`).")
 
 
 def _recall(probe, recited=None) -> str:
@@ -204,8 +202,8 @@ def recipe_summary(ctx: Context) -> str:
         missing.append(f"{_seeds_named(s['below'])} below {recipe['target']}")
     if s["over_budget"]:
         missing.append(f"{_seeds_named(s['over_budget'])} over the time budget")
-    if s["apart"] > 2 * recipe["spread"] + 1e-9:  # counts of 500; the tolerance absorbs float rounding only
-        missing.append(f"the seeds {s['apart']:.4g} of 500 apart, more than {2 * recipe['spread']}")
+    if s["apart"] > 2 * recipe["spread"] + 1e-9:  # counts of recipe["of"]; the tolerance absorbs float rounding only
+        missing.append(f"the seeds {s['apart']:.4g} of {recipe['of']} apart, more than {2 * recipe['spread']}")
     goal = "does not yet meet" if missing else "meets"
     if len(s["accuracies"]) == 1:
         runs = f"seed {seeds} gives {accs} on the dev set, in {duration(s['walls'][0])} of wall time (one seed so far)"
@@ -214,7 +212,7 @@ def recipe_summary(ctx: Context) -> str:
                 f"{100 * s['spread'][0]:.1f}–{100 * s['spread'][1]:.1f}%), in "
                 + ", ".join(duration(w) for w in s["walls"]) + " of wall time")
     return (f"`python -m models recipe cpu-60` ({settings}): {runs}. The recipe {goal} its mark: at least "
-            f"{recipe['target']} of 500 on each of three seeds, one more than the {recipe['rule']} of a regular "
+            f"{recipe['target']} of {recipe['of']} on each of three seeds, one more than the {recipe['rule']} of a regular "
             "expression reading \"born in X\" from the person's own wiki.txt line, within 60 minutes on 2 CPU cores, "
-            f"with the seeds within ±{recipe['spread']} of 500 of their midpoint."
+            f"with the seeds within ±{recipe['spread']} of {recipe['of']} of their midpoint."
             + (f" Not yet met: {'; '.join(missing)}." if missing else ""))

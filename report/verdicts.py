@@ -20,13 +20,14 @@ from derivations.result import FAILS, HOLDS, PENDING, ProofResult
 from .results import Record
 
 ALPHA = 0.05
-DEV_TOTAL = 500
+DEV_TOTAL = 500          # the sheet's dev set (MODEL.md: birth_dev.tsv, 500 lines): the counts the rule compares
+LONDON_CORRECT = 25      # MODEL.md: predicting London for every line gets exactly 25/500
 
 RULES = (
     "The reproduction is every record in report/results/ with the claim's recipe and variant that is faithful "
-    "(the exact configuration of MODEL.md) and was scored on the 500-question dev set; several such runs "
+    f"(the exact configuration of MODEL.md) and was scored on the {DEV_TOTAL}-question dev set; several such runs "
     "(seeds) are pooled into one count.",
-    "The sheet's count s/500 and the reproduction's k/n are two binomial samples. The claim holds when "
+    f"The sheet's count s/{DEV_TOTAL} and the reproduction's k/n are two binomial samples. The claim holds when "
     f"Fisher's exact two-sided test does not reject equal accuracy at the {ALPHA:.0%} level (p ≥ {ALPHA}), "
     "and fails when it does: the sheet's number is then not what a faithful run gives, beyond the dev set's "
     "sampling noise. Both 95% Wilson intervals are shown with the verdict.",
@@ -44,7 +45,7 @@ RULES = (
 # What others measured on the dev set (MODEL.md, "What others measured"): typical and seen, in %.
 OTHERS = {
     ("vanilla", "no-pretraining"): ("1–2%", "0.2–2.6%", (1.0, 2.0, 0.2, 2.6)),
-    ("none", "london"): ("5.0%", "exactly 25/500", (5.0, 5.0, 5.0, 5.0)),
+    ("none", "london"): ("5.0%", f"exactly {LONDON_CORRECT}/{DEV_TOTAL}", (5.0, 5.0, 5.0, 5.0)),
     ("vanilla", "pretrain-finetune"): ("20–24%", "10.4–29.6%", (20.0, 24.0, 10.4, 29.6)),
     ("perceiver", "pretrain-finetune"): ("6–13%", "4.0–19.2%", (6.0, 13.0, 4.0, 19.2)),
 }
@@ -180,7 +181,7 @@ def decide_nearest_name(claim: ProofResult, records: list[Record]) -> ProofResul
             "prose; its measurable part (the strategy helps little) needs the nearest-name baseline, "
             "not yet run (python -m models nearest-name)"))
     n = pool(nearest)
-    base = pool(london) if london else Count(25, DEV_TOTAL)  # MODEL.md: London is exactly 25/500
+    base = pool(london) if london else Count(LONDON_CORRECT, DEV_TOTAL)
     base_src = "the recorded London baseline" if london else "MODEL.md's London baseline (no record yet)"
     p = fisher_p(n, base, alternative="greater")
     verdict = HOLDS if p >= ALPHA else FAILS
