@@ -6,6 +6,7 @@
 - verdicts.py    decides Q2d, Q2f, Q2g.i and Q3c from the recorded results (the rule is in RULES).
 - results.py     reads and validates the result records and metrics logs.
 - mathrender.py  SymPy → LaTeX (Markdown) and → PNG by matplotlib's mathtext (HTML).
-- plots.py       the model figures; tables.py the tables both renderers share.
-- render_md.py, render_html.py   the two documents.
+- plots.py       the model figures; tables.py the tables' text cells.
+- outline.py     the report's sections and blocks, built once from the context.
+- render_md.py, render_html.py   the two documents: each renders the outline's blocks.
 """

@@ -1,6 +1,7 @@
-"""What the report shows, gathered in one place (`Context`, filled by report.build and read by
-the renderers), and the number formats every renderer shares. Renderers and tables import
-this module, never report.build, so that imports point one way: build → renderers → context."""
+"""What the report shows, gathered in one place (`Context`, filled by report.build and turned
+into the report's outline by report.outline), and the number formats the text shares. The
+outline, the tables and the renderers never import report.build, so that imports point one
+way: build → renderers → outline → tables → context."""
 from __future__ import annotations
 
 import math

@@ -15,7 +15,7 @@ docs/architecture.md, "Adding a report section".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import tables
 from .context import Context, FigureFile, g, num
@@ -152,7 +152,7 @@ class Outline:
     title: str
     verdicts: tuple[tuple[str, int], ...]
     notices: tuple[Notice, ...] = ()
-    sections: tuple[Section, ...] = field(default=())
+    sections: tuple[Section, ...] = ()
 
     def __post_init__(self) -> None:
         anchors = [s.anchor for s in self.sections]

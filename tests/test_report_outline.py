@@ -132,7 +132,7 @@ def test_the_dev_set_size_comes_from_the_data(built):
     assert f"### Results on the dev set ({len(lines)} questions)" in md
 
 
-def test_without_the_data_the_dev_set_size_is_the_records(built, tmp_path):
+def test_without_the_data_the_dev_set_size_is_the_records(built):
     """No birth_dev.tsv: the size the records share is used; records that disagree give none."""
     ctx, _ = built
     from report.build import _shared_dev_total
