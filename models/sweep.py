@@ -23,6 +23,7 @@ import json
 import os
 import socket
 import statistics
+import time
 import warnings
 from argparse import Namespace
 from dataclasses import replace
@@ -36,7 +37,8 @@ from .results import check_name
 from .sweep_space import default_space, load_space
 
 DEFAULT_HEARTBEAT = 60  # seconds between a running trial's heartbeats; stale after twice that
-COUNTED = ("COMPLETE", "PRUNED", "RUNNING")  # trial states that use up one of the --trials
+COUNTED = ("COMPLETE", "PRUNED", "RUNNING")
+OPEN_ATTEMPTS = 4  # tries to open a storage (see open_storage)  # trial states that use up one of the --trials
 
 
 class Surplus(Exception):
@@ -63,26 +65,53 @@ def shown_url(url: str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
+def quiet_optuna() -> None:
+    """Optuna's own log lines off (the worker prints its progress, one line each) and its notes that the
+    heartbeat and retry are experimental features: they are what this module is built on."""
+    import optuna
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def shown_path(path: str | Path) -> str:
+    """`path` relative to the repository when inside it, else as it is."""
+    path = Path(path).resolve()
+    return os.path.relpath(path, D.REPO_ROOT) if path.is_relative_to(D.REPO_ROOT) else str(path)
+
+
 def open_storage(url: str, heartbeat: int):
     """Optuna's RDBStorage at `url` with a heartbeat every `heartbeat` seconds (stale after 2x), whose stale
     trials are failed and retried once with their settings. Raises UserError when the URL, its driver or
     its database cannot be used."""
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    quiet_optuna()
     sqlite = url.startswith("sqlite")
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":  # a new study's file: its folder first
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # SQLite: wait for a writer's lock instead of failing at once; a server: test pooled connections first
     engine = {"connect_args": {"timeout": 120}} if sqlite else {"pool_pre_ping": True}
-    try:
-        return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
-                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-    except ImportError as e:
-        raise UserError(f"--storage {shown_url(url)}: its database driver is not installed ({e.name or e}); for "
-                        "PostgreSQL: pip install 'attnlab[postgres]'") from None
-    except (optuna.exceptions.OptunaError, Exception) as e:  # noqa: BLE001 - SQLAlchemy's errors, a bad URL
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"--storage {shown_url(url)}: cannot open the study's storage: {first}") from None
+    from sqlalchemy.exc import IntegrityError, OperationalError
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            return RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+        except ImportError as e:
+            raise UserError(f"--storage {shown_url(url)}: its database driver is not installed ({e}); for "
+                            "postgresql:// URLs: pip install 'attnlab[postgres]' (psycopg)") from None
+        except (IntegrityError, OperationalError) as e:
+            # Two workers that open a new database at once both create its tables: the loser's insert fails,
+            # and on a second try it finds them made. A server still starting, or a busy file, also passes.
+            if attempt < OPEN_ATTEMPTS:
+                time.sleep(0.5 * attempt)
+                continue
+            raise UserError(f"--storage {shown_url(url)}: cannot open the study's storage: {_first_line(e)}") from None
+        except Exception as e:  # noqa: BLE001 - SQLAlchemy's and Optuna's other errors: a bad URL, a refused login
+            raise UserError(f"--storage {shown_url(url)}: cannot open the study's storage: {_first_line(e)}") from None
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def make_pruner(spec: dict):
@@ -150,8 +179,7 @@ def run_sweep(args) -> int:
     import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the worker prints its own progress, in one line each
+    quiet_optuna()
     check_name(args.study)
     base = RECIPES[args.recipe]
     if args.smoke:
@@ -204,7 +232,7 @@ def run_sweep(args) -> int:
                  "params": trial.params, "space": space.source, "retry_of": retry_of}
         path = train_recipe(run, recipe, name, on_evaluation, extra={"sweep": sweep})
         record = json.loads(path.read_text(encoding="utf-8"))
-        trial.set_user_attr("record", os.path.relpath(path, D.REPO_ROOT))
+        trial.set_user_attr("record", shown_path(path))
         trial.set_user_attr("wall_seconds", record["wall_seconds"])
         trial.set_user_attr("within_budget", record["within_budget"])
         return record["dev_accuracy"]

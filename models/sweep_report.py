@@ -6,7 +6,6 @@ figures. For a live page while a sweep runs: `optuna-dashboard <storage URL>` (a
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from pathlib import Path
 
@@ -66,21 +65,24 @@ def figures(study) -> tuple[dict[str, bytes], list[str]]:
     matplotlib.use("Agg")
     import optuna
     from optuna.visualization import matplotlib as ovm
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     out, notes = {}, []
     for name, plot in (("history.png", ovm.plot_optimization_history), ("importances.png", ovm.plot_param_importances)):
-        try:
-            out[name] = _png(plot(study))
-        except (ValueError, RuntimeError, ZeroDivisionError) as e:
-            notes.append(f"{name}: not drawn: {e}")
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            try:
+                out[name] = _png(plot(study))
+            except (ValueError, RuntimeError, ZeroDivisionError) as e:
+                notes.append(f"{name}: not drawn: {e}")
+        notes += [f"{name}: Optuna says: {w.message}" for w in said
+                  if not issubclass(w.category, optuna.exceptions.ExperimentalWarning)]
     return out, notes
 
 
 def run_sweep_report(args) -> int:
     """Print the study's table; write it and the figures to --out."""
     import optuna
-    from .sweep import default_storage, open_storage, shown_url
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    from .sweep import default_storage, open_storage, quiet_optuna, shown_path, shown_url
+    quiet_optuna()
     check_name(args.study)
     if not args.storage and not (D.REPO_ROOT / "runs" / "sweeps" / f"{args.study}.sqlite3").is_file():
         raise UserError(f"no study {args.study!r} in runs/sweeps/ (give --storage for one elsewhere)")
@@ -100,7 +102,7 @@ def run_sweep_report(args) -> int:
         atomic_write_text(out / name, png, "sweep figure")
     for note in notes:
         print(note)
-    print(f"[sweep-report] {os.path.relpath(out, Path.cwd())}: trials.md" + "".join(f", {n}" for n in pictures))
+    print(f"[sweep-report] {shown_path(out)}: trials.md" + "".join(f", {n}" for n in pictures))
     return 0
 
 
