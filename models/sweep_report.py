@@ -70,7 +70,10 @@ def figures(study) -> tuple[dict[str, bytes], list[str]]:
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
             try:
-                out[name] = _png(plot(study))
+                ax = plot(study)
+                if name == "history.png":
+                    ax.set_ylabel("dev accuracy (the objective)")
+                out[name] = _png(ax)
             except (ValueError, RuntimeError, ZeroDivisionError) as e:
                 notes.append(f"{name}: not drawn: {e}")
         notes += [f"{name}: Optuna says: {w.message}" for w in said
