@@ -45,6 +45,14 @@ class Surplus(Exception):
     """Raised inside a trial that another worker's trial made one too many (both asked at once)."""
 
 
+def check_study(study: str) -> str:
+    """`study`, refused with a UserError unless it can name a record and a file (as check_name asks)."""
+    try:
+        return check_name(study)
+    except UserError:
+        raise UserError(f"--study {study!r}: a study's name is letters, digits, '.', '_' or '-'") from None
+
+
 def default_storage(study: str) -> str:
     """The SQLite URL of a study with no --storage: runs/sweeps/<study>.sqlite3 (its folder is created)."""
     path = D.REPO_ROOT / "runs" / "sweeps" / f"{study}.sqlite3"
@@ -180,7 +188,7 @@ def run_sweep(args) -> int:
     from optuna.storages import RetryHeartbeatStaleTrialCallback
     from optuna.trial import TrialState
     quiet_optuna()
-    check_name(args.study)
+    check_study(args.study)
     base = RECIPES[args.recipe]
     if args.smoke:
         base = replace(base, **SMOKE)

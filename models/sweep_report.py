@@ -11,7 +11,6 @@ from pathlib import Path
 
 from . import data as D
 from .fileio import UserError, atomic_write_text
-from .results import check_name
 
 
 def trial_rows(study) -> list[dict]:
@@ -84,9 +83,9 @@ def figures(study) -> tuple[dict[str, bytes], list[str]]:
 def run_sweep_report(args) -> int:
     """Print the study's table; write it and the figures to --out."""
     import optuna
-    from .sweep import default_storage, open_storage, quiet_optuna, shown_path, shown_url
+    from .sweep import check_study, default_storage, open_storage, quiet_optuna, shown_path, shown_url
     quiet_optuna()
-    check_name(args.study)
+    check_study(args.study)
     if not args.storage and not (D.REPO_ROOT / "runs" / "sweeps" / f"{args.study}.sqlite3").is_file():
         raise UserError(f"no study {args.study!r} in runs/sweeps/ (give --storage for one elsewhere)")
     url = args.storage or default_storage(args.study)

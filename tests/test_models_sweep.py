@@ -177,7 +177,32 @@ def test_sweep_user_mistakes_are_one_line(tmp_path, data_dir, capsys):
     assert err.count("\n") == 1 and "was made with another space" in err
     assert main(argv[:-1] + ["1", "--storage", "nosuchdb://x"]) == 2
     assert "cannot open the study's storage" in capsys.readouterr().err
+    study_at = argv.index("--study") + 1
+    assert main(argv[:study_at] + ["../escape"] + argv[study_at + 1:]) == 2  # a study names files and records
+    assert "--study '../escape'" in capsys.readouterr().err
 
 
 def load_names(tmp_path: Path) -> list[str]:
     return [s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{tmp_path / 'studies.db'}")]
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the simulated other worker asks outside optimize
+def test_a_trial_asked_when_another_worker_took_the_last_one_runs_nothing(tmp_path, data_dir, capsys, monkeypatch):
+    # Another worker asks for the study's last trial between this worker's count and its own ask: simulated by
+    # an ask that first lets a second client take a trial, as a second process would at that moment.
+    ask = optuna.Study.ask
+    other = []
+
+    def ask_after_another(self, *a, **k):
+        if not other:
+            other.append(ask(optuna.load_study(study_name=self.study_name, storage=self._storage)))
+        return ask(self, *a, **k)
+
+    monkeypatch.setattr(optuna.Study, "ask", ask_after_another)
+    assert main(sweep_argv(tmp_path, data_dir, "race", space(tmp_path), trials=1)) == 0
+    out = capsys.readouterr().out
+    trials = load(tmp_path, "race").trials
+    assert [t.state.name for t in trials] == ["RUNNING", "FAIL"]  # the other worker's, and this one's extra
+    assert "surplus" in trials[1].user_attrs and started_trials(out) == []  # it ran nothing ...
+    assert not (tmp_path / "results").exists()  # ... and wrote no record
+    assert "1 still running elsewhere, 0 failed" in out  # the extra trial is not counted as a failure
