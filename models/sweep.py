@@ -226,7 +226,7 @@ def run_sweep(args) -> int:
             trial.report(values[epoch], epoch)
             print(f"[sweep] trial {trial.number} epoch {epoch}: {correct}/{total}; best so far {_best_text(study)}",
                   flush=True)
-            if trial.should_prune():
+            if epoch < recipe.pretrain_epochs and trial.should_prune():  # the last one is the result: kept
                 reason = why_pruned(study, space.pruner, values, epoch)
                 trial.set_user_attr("pruned_at_epoch", epoch)
                 trial.set_user_attr("pruned_because", reason)
