@@ -794,6 +794,10 @@ def build_parser() -> Parser:
     add_pipeline(sub, add)
     from .recipe import add_parser as add_recipe
     add_recipe(sub, add)
+    from .sweep import add_parser as add_sweep
+    add_sweep(sub, add)
+    from .sweep_report import add_parser as add_sweep_report
+    add_sweep_report(sub, add)
 
     p = add("attention-entropy", "how sharp each head's attention is in trained vanilla checkpoints (entropy, "
                                  "largest weight, largest logit), on pretraining examples", cmd_attention_entropy)

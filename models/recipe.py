@@ -213,7 +213,8 @@ def settings_changed(recipe: Recipe, base: Recipe) -> dict:
 
 
 def run_recipe(args) -> int:
-    started = time.perf_counter()
+    """`python -m models recipe`: the recipe with its `--set` changes, trained (train_recipe) or, with --dry-run,
+    shown as JSON."""
     base = RECIPES[args.recipe]
     if args.smoke:
         base = replace(base, **SMOKE)
@@ -225,6 +226,19 @@ def run_recipe(args) -> int:
         print(json.dumps({"name": name, "seed": seed, "settings": asdict(recipe),
                           "changed": settings_changed(recipe, RECIPES[args.recipe])}, indent=2))
         return 0
+    train_recipe(args, recipe, name)
+    return 0
+
+
+def train_recipe(args, recipe: Recipe, name: str, on_evaluation=None, extra: dict | None = None) -> Path:
+    """Train and evaluate `recipe` as the run `name`, write its record and return the record's path.
+    `args` holds the run's options as `recipe` parses them (recipe: the RECIPES key, seed, smoke, results_dir,
+    work, data_dir, device, no_progress, argv). `on_evaluation(epoch, dev_correct, dev_total)` is called after
+    each pretraining dev evaluation (every `eval_every` epochs); an exception it raises (e.g. optuna.TrialPruned)
+    ends the run there, without a record. `extra`: more fields for the record. Raises UserError (a committed
+    record or predictions file in the way, smoke records aimed at report/results) before any training."""
+    started = time.perf_counter()
+    seed = args.seed
     results = Path(args.results_dir) if args.results_dir else (
         D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else DEFAULT_RESULTS_DIR)
     if args.smoke and results.resolve() == RESULTS_DIR.resolve():
@@ -276,6 +290,8 @@ def run_recipe(args) -> int:
                           "seconds": round(time.perf_counter() - started, 3), "dev_correct": correct})
             print(("\n" if progress else "") + f"[recipe] pretraining epoch {done}: {correct}/{len(answers)} on the "
                   f"dev set after {time.perf_counter() - started:.0f} s", flush=True)
+            if on_evaluation:
+                on_evaluation(done, correct, len(answers))
 
     torch.manual_seed(seed)
     model = GPT(recipe.model_config(len(vocab)))
@@ -344,11 +360,11 @@ def run_recipe(args) -> int:
         smoke=args.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
         test_file=str(ddir / D.TEST_INPUTS), test_total=len(test_preds), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss, projected_seconds=projection.get("seconds"),
-        **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}))
+        **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}), **(extra or {}))
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")
-    return 0
+    return path
 
 
 def add_parser(sub, add) -> None:
