@@ -53,12 +53,3 @@ def decide_guarded(part: str, field: str, value, answers: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - the boundary: every failure (RecursionError, MemoryError too) is a verdict
         return budget_row(part, field, value, failure(exc))
 
-
-def simulate_guarded(texts: list[str], part: str, samples: int) -> dict | None:
-    """`answer_simulation.simulate_query`, with a failure reported in its ``text`` instead of raised."""
-    from .answer_simulation import simulate_query
-
-    try:
-        return simulate_query(texts, part, samples)
-    except Exception as exc:  # noqa: BLE001 - a simulation beside the proof never stops the run
-        return {"text": f"not simulated: {failure(exc)}"}
