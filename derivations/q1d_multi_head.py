@@ -8,7 +8,8 @@ from .answer_algebra import VAR_HEAD, VAR_T, Value, add, describe, scale
 from .answer_spaces import MEANS
 from .attention import softmax_weights
 from .answer_scale import find_head_scales
-from .q1b_average import decide_average, logits_of
+from .averaging import decide_average, logits_of
+from .output_variance import covariance_counterexample, exact_covariance, limit_var_t
 from .quadrature import normal_variance
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, n
@@ -103,8 +104,6 @@ def prove_two_head_variance() -> ProofResult:
     derivations.claims.two_head_variance_claim."""
     lim, lim_check = limit_var_head1()
     require(lim_check)
-    from .q1c_single_head import limit_var_t
-
     single_lim, _ = limit_var_t()
     multi = 0.5 * var_head1(10.0, 0.5)
     return ProofResult(
@@ -218,8 +217,6 @@ def decide_two_head_covariance(value: Value, free: list, heads=None, ignore_nega
     when the varying head's weight → 1 for all η > 0 and the answer ignores η < 0, as the
     question allows (``ignore_negative``).
     """
-    from .q1c_single_head import covariance_counterexample, exact_covariance
-
     heads = heads or [(beta, sp.Integer(0), sp.Integer(0)), (sp.Integer(0), beta, sp.Integer(0))]
     coefs = _head_coefficients(heads)
     varying = [c for c in coefs if sp.simplify(c[0]) != 0]

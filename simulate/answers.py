@@ -21,7 +21,7 @@ from derivations.answer_algebra import evaluate
 from derivations.answer_grading import Beside
 from derivations.answer_scale import find_head_scales
 from derivations.field_guard import failure
-from derivations.q1b_average import logits_of
+from derivations.averaging import logits_of
 from derivations.symbols import beta
 
 BETA = 10.0
