@@ -11,7 +11,8 @@ from __future__ import annotations
 import sympy as sp
 
 from .answer_algebra import Space, Value, matrix_value, mul, transpose
-from .answer_scale import Scale
+from .answer_scale import Scale, find_scale
+from .answer_value import NO_VALUE, value
 from .attention import softmax_weights
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, Decision, show
 from .symbols import beta, extra, n
@@ -163,3 +164,24 @@ def _free_counterexample(w_a, w_b, symbols) -> str:
                f"α_b = {float(w_b.subs(point)):.4g}"
     except (TypeError, ValueError):
         return ""
+
+
+MEAN_NAMES = ("mu_a", "mu_b", "mu_i")  # the means of (c) and (d), as the answer format names them
+
+
+def query_scale(text) -> sp.Expr | None:
+    """The scale of a (c) i answer, for (c) ii: its growing letter (β, λ, t; β for α^{-1/4}), or the number on μ_a.
+
+    None when the text has no value as a query in the means' space, or its scale is not positive.
+    """
+    from .answer_spaces import MEANS
+
+    try:
+        q, free = value(text, MEANS)
+        logits = logits_of(q, MEANS, MEAN_NAMES)
+    except NO_VALUE:
+        return None
+    scale = find_scale(logits, free, noise_is_scale=True)
+    if scale.grows:  # the letter itself (t, λ): a weight written with it is at that scale
+        return beta if scale.noise else scale.symbols[0]
+    return logits[0] if logits[0].is_number and logits[0] > 0 else None

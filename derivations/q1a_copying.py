@@ -6,6 +6,7 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
+from .answer_field import PROSE, AnswerField
 from .attention import softmax_weight, textbook_weight
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult, show
 
@@ -241,3 +242,7 @@ __all__ = [
     "prove_weights_distribution",
     "softmax_weight",
 ]
+
+
+# The answer file's field of (a): prose, kept and not checkable (ANSWER-FILE.md).
+FIELDS = (AnswerField("q1a", "text", PROSE),)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import answer_spaces
 from .answer_algebra import Space, Value, describe
+from .answer_field import AnswerField
 from .answer_scale import find_scale
-from .averaging import AVERAGE_QUERY, AVERAGE_WEIGHT, Logits, check_average_query, decide_average, logits_of
+from .averaging import AVERAGE_QUERY, AVERAGE_WEIGHT, MEAN_NAMES, Logits, check_average_query, decide_average, logits_of
 from .result import FAILS, Check, Decision, ProofResult, PENDING, require
 from .symbols import beta, extra, n
 
@@ -67,3 +69,15 @@ def decide_query(q: Value, free: list, space: Space, keys: tuple[str, str, str],
     logits = logits_of(q, space, keys)
     scale = find_scale(logits, free, noise_is_scale=noise_is_scale)
     return decide_average([tuple(scale.as_beta(logits))], scale, what)
+
+
+# The answer file's query fields (ANSWER-FILE.md), both decided by `decide_query`: (b) ii's in the
+# keys, and (c) i's in the means, whose noise variance α may build the scale (judged as α → 0).
+KEY_NAMES = ("k_a", "k_b", "k_i")
+FIELDS = (
+    AnswerField("q1b_ii", "q", space=answer_spaces.KEYS, decided_by=decide_query, claim="Q1b.ii",
+                decide=lambda v, f, _: decide_query(v, f, answer_spaces.KEYS, KEY_NAMES)),
+    AnswerField("q1c_i", "q", space=answer_spaces.MEANS, decided_by=decide_query, claim="Q1c.i",
+                decide=lambda v, f, _: decide_query(v, f, answer_spaces.MEANS, MEAN_NAMES,
+                                                    "as α → 0 the logits (k_aᵀq, k_bᵀq, k_iᵀq) →", noise_is_scale=True)),
+)

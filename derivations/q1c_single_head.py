@@ -8,8 +8,10 @@ from __future__ import annotations
 import sympy as sp
 
 from .answer_algebra import VAR_HEAD, VAR_T as VAR_T_SYMBOL, Value, add, describe, scale
+from .answer_field import AnswerField
 from .answer_scale import find_scale, fixed_scale_of_exponent
-from .averaging import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query
+from .answer_spaces import MEANS, VALUES
+from .averaging import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, query_scale
 from .output_variance import SINGLE_LOGITS, T, W_A, W_OTHER, covariance_counterexample, exact_covariance, limit_var_t
 from .quadrature import normal_variance
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, UNPARSEABLE, Check, Decision, ProofError, ProofResult, require, show
@@ -473,3 +475,30 @@ def decide_output(value: Value, free: list, file_scale=None) -> Decision:
     condition = "; ".join(d.condition for _, d in parts if d.condition)
     counter = "; ".join(d.counterexample for _, d in parts if d.counterexample)
     return Decision(verdict, evidence, condition=condition, counterexample=counter)
+
+
+# The answer file's fields of (c) ii (ANSWER-FILE.md), decided here. The scalars may be written
+# with the means (E[η] = μ_aᵀμ_a): they are read in the means' space. A weight, the threshold and
+# the covariance are judged at the scale of the file's own (c) i query (`averaging.query_scale`).
+_AT_QUERY_SCALE = (("q1c_i", "q"),)
+
+
+def _file_scale(given: dict):
+    """The scale of the file's (c) i query, or None when it has none."""
+    return query_scale(given["q1c_i"]["q"]) if "q" in given.get("q1c_i", {}) else None
+
+
+FIELDS = (
+    AnswerField("q1c_ii", "eta_mean", space=MEANS, decide=lambda v, f, _: decide_eta_moment(v, f, "mean"),
+                decided_by=decide_eta_moment, claim="Q1c.ii.eta"),
+    AnswerField("q1c_ii", "eta_var", space=MEANS, decide=lambda v, f, _: decide_eta_moment(v, f, "var"),
+                decided_by=decide_eta_moment, claim="Q1c.ii.eta"),
+    AnswerField("q1c_ii", "weight_a", space=MEANS, decide=lambda v, f, scale: decide_weight(v, f, "a", scale),
+                decided_by=decide_weight, depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.weights"),
+    AnswerField("q1c_ii", "weight_b", space=MEANS, decide=lambda v, f, scale: decide_weight(v, f, "b", scale),
+                decided_by=decide_weight, depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.weights"),
+    AnswerField("q1c_ii", "cov_c", space=VALUES, decide=decide_covariance, decided_by=decide_covariance,
+                depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.variance"),
+    AnswerField("q1c_ii", "threshold", space=MEANS, decide=decide_threshold, decided_by=decide_threshold,
+                depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.threshold"),
+)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derivations import answer_checks
-from derivations.answer_file import read_answers
+from derivations.answer_file import PARTS, read_answers
 from derivations.answer_grading import CONTEXT, PRELOAD, context, grade
 from derivations.answer_size import TooLarge, check_size
 from derivations.display import from_csv
@@ -183,7 +183,7 @@ def test_rows_do_not_depend_on_the_workers_and_context_is_all_a_decision_reads(t
     for answers, rows in zip(files[-2:], one[-2:]):
         full = [r.to_json() for r in answer_checks.check_answers(answers)]
         assert rows == full
-    assert set(CONTEXT) <= {(p, f) for p, fields in answer_checks.PARTS.items() for f in fields}
+    assert set(CONTEXT) <= {(p, f) for p, fields in PARTS.items() for f in fields}
     assert context("q1c_ii", "threshold", {"q1c_i": {"q": "x"}, "q1b_i": {"M": "A"}, "q1c_ii": {"threshold": "1"}}) == {
         "q1c_ii": {"threshold": "1"}, "q1c_i": {"q": "x"}}
 
