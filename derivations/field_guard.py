@@ -5,8 +5,9 @@ before any algebra), then calls the field's decision; whatever SymPy, mpmath, La
 checkers' own code raise (an overflow, a recursion too deep, an integer too long to print,
 memory) becomes that field's verdict, ``not-checkable``, with one line naming the failure.
 `budget_row` is that row for a field stopped from outside (`answer_grading`: over its time).
-The rows are `FieldResult.to_json` dicts, the same as for a field decided normally. The
-module imports SymPy only when it decides (in a worker), so a parent process stays light.
+The rows are `FieldResult.to_json` dicts, the same as for a field decided normally. (Its
+field kinds come from the question modules' declarations, `answer_fields`, so importing it
+imports SymPy: about a second, in the parent, while the workers start.)
 """
 from __future__ import annotations
 
