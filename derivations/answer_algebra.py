@@ -17,16 +17,12 @@ from fractions import Fraction
 import sympy as sp
 
 from .answer_grammar import Node, parse
+from .greek import GREEK, GREEK_LETTER  # noqa: F401 - GREEK_LETTER also read from here
+from .symbols import beta, eta, n
 
-GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho "
-         "sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega").split()
 TRANSPOSE_MARKS = {"T", "top", "intercal", "mathsf{T}"}
-GREEK_LETTER = dict(zip(GREEK, "α β γ δ ε ε ζ η θ θ ι κ λ μ ν ξ π ρ σ τ υ φ φ χ ψ ω Γ Δ Θ Λ Ξ Π Σ Υ Φ Ψ Ω".split()))
 
 # The scalars every part knows (ANSWER-FILE.md, "Symbols"); any other letter is a free scalar.
-beta = sp.Symbol("beta", positive=True)
-eta = sp.Symbol("eta", real=True)
-n = sp.Symbol("n", integer=True, positive=True)
 d, m, p = sp.symbols("d m p", integer=True, positive=True)
 L, ell = sp.symbols("L ell", integer=True, positive=True)
 t = sp.Symbol("t", real=True)

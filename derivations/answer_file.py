@@ -17,33 +17,15 @@ from pathlib import Path
 from fileguard.errors import UserError
 from fileguard.inputs import KiB, read_text
 
+from . import answer_fields
+
 MAX_BYTES = 256 * KiB  # an answer file: a few dozen fields of at most 2,000 characters each (answer_grammar)
 
-# part -> field -> kind (how the field is decided; see derivations.answer_checks)
-PARTS: dict[str, dict[str, str]] = {
-    "q1a": {"text": "prose"},
-    "q1b_i": {"M": "matrix"},
-    "q1b_ii": {"q": "query_keys"},
-    "q1c_i": {"q": "query_means"},
-    "q1c_ii": {"eta_mean": "eta_mean", "eta_var": "eta_var", "weight_a": "weight_a", "weight_b": "weight_b",
-               "cov_c": "cov_single", "threshold": "threshold"},
-    "q1d_i": {"q1": "heads", "q2": "heads"},
-    "q1d_ii": {"cov_c": "cov_two_heads", "ignore_negative": "flag"},
-    "q2g_ii": {"ratio": "ratio", "counts": "choice"},
-    "q3": {"a": "prose", "b": "prose", "c": "prose"},
-}
-COUNTS = ("attention", "all")
-# The other fields each field's decision reads: a weight, threshold or covariance of (c) ii is at the
-# scale of the file's (c) i query; the heads of (d) i are judged as a pair, and (d) ii at those heads;
-# 2(g) ii's ratio by what it counts. `answer_checks.decide_field` reads these and only these, and
-# `answer_grading` sends exactly these with a field to its worker: one declaration serves both.
-DEPENDS_ON: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    **{("q1c_ii", f): (("q1c_i", "q"),) for f in ("weight_a", "weight_b", "threshold", "cov_c")},
-    ("q1d_i", "q1"): (("q1d_i", "q1"), ("q1d_i", "q2")),
-    ("q1d_i", "q2"): (("q1d_i", "q1"), ("q1d_i", "q2")),
-    ("q1d_ii", "cov_c"): (("q1d_i", "q1"), ("q1d_i", "q2"), ("q1d_ii", "ignore_negative")),
-    ("q2g_ii", "ratio"): (("q2g_ii", "counts"),),
-}
+# The file's parts and fields (part -> field -> kind) and what each decision reads, as the question
+# modules declare them (`answer_fields`): `answer_checks.decide_field` reads these and only these,
+# and `answer_grading` sends exactly these with a field to its worker.
+PARTS = answer_fields.PARTS
+DEPENDS_ON = answer_fields.DEPENDS_ON
 
 
 class AnswerFileError(Exception):

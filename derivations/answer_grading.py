@@ -7,11 +7,16 @@ worker is killed and replaced, and every other field and file is still decided. 
 worker `field_guard.decide_guarded` applies the size budget and turns any exception into the
 field's verdict. The rows come back in the order of the files and of their fields, whatever
 the number of workers. A class repeats answers: each distinct one is decided once.
+
+A computation beside the decisions (`Beside`: the Monte Carlo of ``python -m simulate check``)
+is supplied by the caller, which names its module and functions: derivations never imports it,
+and runs it in the same workers under the same budget.
 """
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import Callable
 
 from .answer_file import DEPENDS_ON, PARTS
@@ -22,6 +27,22 @@ DEFAULT_FIELD_TIMEOUT = 5.0  # seconds; the slowest answer of the tests and of t
 # The other fields each field's decision reads, declared once beside the answer format.
 CONTEXT = DEPENDS_ON
 PRELOAD = ("derivations.answer_checks", "derivations.answer_size", "derivations.field_guard")
+
+
+@dataclass(frozen=True)
+class Beside:
+    """A computation run beside the decisions, supplied from above (``simulate.answers.SIMULATION``).
+
+    ``inputs(rows)`` gives, for each row of one file, the arguments of ``run`` or None (nothing to
+    run for that row); ``run(*args)`` is a module-level function (workers receive it by reference)
+    that returns a JSON-ready dict with a ``text``, or None, and never raises; ``preload`` is its
+    module, imported once by the workers' fork server; ``column`` names the row key it fills.
+    """
+
+    preload: str
+    inputs: Callable[[list[dict]], list[tuple | None]]
+    run: Callable[..., dict | None]
+    column: str = "simulated"
 
 
 def cores() -> int:
@@ -65,11 +86,11 @@ def _run_unique(pool: WorkerPool, calls: dict[str, tuple[Callable, tuple]], bar)
 
 
 def grade(files: list[dict], *, jobs: int = 1, field_timeout: float = DEFAULT_FIELD_TIMEOUT,
-          samples: int | None = None, progress: bool = False) -> list[list[dict]]:
+          beside: Beside | None = None, progress: bool = False) -> list[list[dict]]:
     """The rows (`FieldResult.to_json`) of each answer file, given as `answer_file.read_answers` returns it.
 
     ``jobs`` worker processes decide the fields, each under ``field_timeout`` seconds; with
-    ``samples``, query answers also get a Monte Carlo ``simulated`` (same budget). Raises
+    ``beside``, the rows it names also get its ``column`` (same workers, same budget). Raises
     `ValueError` for ``jobs`` < 1 or a timeout that is not positive.
     """
     from .field_guard import budget_row, decide_guarded
@@ -85,7 +106,7 @@ def grade(files: list[dict], *, jobs: int = 1, field_timeout: float = DEFAULT_FI
             key = _key(part, field, ctx)
             calls.setdefault(key, (decide_guarded, (part, field, value, ctx)))
             keys[-1].append(key)
-    preload = PRELOAD + (("derivations.answer_simulation",) if samples else ())
+    preload = PRELOAD + ((beside.preload,) if beside else ())
     with WorkerPool(jobs, field_timeout, preload=preload) as pool:
         bar = _progress_bar(len(calls), progress, "field")
         done = _run_unique(pool, calls, bar)
@@ -104,22 +125,23 @@ def grade(files: list[dict], *, jobs: int = 1, field_timeout: float = DEFAULT_FI
                 else:  # an exception outside decide_guarded's own guard (pickling the row, say)
                     rows.append(budget_row(part, field, value, f"could not be decided ({outcome.value})"))
             results.append(rows)
-        if samples:
-            results = _simulated(pool, results, samples, progress)
+        if beside:
+            results = _beside(pool, results, beside, progress)
     return results
 
 
-def _simulated(pool: WorkerPool, results: list[list[dict]], samples: int, progress: bool) -> list[list[dict]]:
-    from .answer_simulation import simulation_inputs
-    from .field_guard import GUARD, simulate_guarded
+def _beside(pool: WorkerPool, results: list[list[dict]], beside: Beside, progress: bool) -> list[list[dict]]:
+    """The rows with ``beside.column`` added where ``beside.inputs`` names arguments (each distinct once);
+    a row stopped by the budget (`field_guard.GUARD`) is not run."""
+    from .field_guard import GUARD
 
-    wanted = [simulation_inputs(rows) for rows in results]
+    wanted = [beside.inputs(rows) for rows in results]
     calls = {}
     for rows, inputs in zip(results, wanted):
         for r, found in zip(rows, inputs):
             if found and r["decided_by"] != GUARD:
-                calls.setdefault(_key(*found), (simulate_guarded, (found[0], found[1], samples)))
-    bar = _progress_bar(len(calls), progress, "simulation")
+                calls.setdefault(_key(*found), (beside.run, found))
+    bar = _progress_bar(len(calls), progress, beside.column)
     done = _run_unique(pool, calls, bar)
     bar.close()
     out = []
@@ -128,8 +150,8 @@ def _simulated(pool: WorkerPool, results: list[list[dict]], samples: int, progre
         for r, found in zip(rows, inputs):
             if found:
                 outcome = done.get(_key(*found))
-                r = {**r, "simulated": None if outcome is None else outcome.value if outcome.status == "done"
-                     else {"text": f"not simulated: took longer than {pool.timeout:g} s" if outcome.status == "timeout"
-                           else f"not simulated: {outcome.value}"}}
+                r = {**r, beside.column: None if outcome is None else outcome.value if outcome.status == "done"
+                     else {"text": f"not {beside.column}: took longer than {pool.timeout:g} s" if outcome.status == "timeout"
+                           else f"not {beside.column}: {outcome.value}"}}
             out[-1].append(r)
     return out

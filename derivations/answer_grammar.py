@@ -16,6 +16,8 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
+from .greek import GREEK
+
 MAX_LENGTH = 2000  # an answer longer than this is not a formula someone typed
 
 GRAMMAR = r"""
@@ -113,7 +115,7 @@ NAME: /(?!(exp|ln|log|Var|Cov|sqrt)(?![A-Za-z]))[A-Za-z]+/
 // plain text calls a function by a word: transpose(A), inv(A^T A), sigmoid(x); an unknown word before
 // a bracket is a function the format does not have (never a product of letters such as i·n·v)
 WORD_FUNC.3: /(?!(alpha|beta|gamma|delta|epsilon|eta|theta|kappa|lambda|sigma|omega|infty|exp|log|Var|Cov|sqrt|sum)\()[A-Za-z]{3,}(?=\()/
-GREEK_WORD.2: /(alpha|beta|gamma|delta|epsilon|eta|theta|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|phi|chi|psi|omega|ell)(?![A-Za-z])/
+GREEK_WORD.2: /({GREEK_WORDS})(?![A-Za-z])/
 LETTER: /[A-Za-z]/
 NUMBER.1: /[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+(?![A-Za-z0-9]))?/
 NUMBER_DIGIT.2: /[0-9]/
@@ -313,6 +315,10 @@ class _ToTuples(Transformer):
 
     def absolute(self, arg):
         return ("func", "abs", arg)
+
+
+# A Greek letter written as a word without its backslash (beta(k_a + k_b)): every name of the table, and ell.
+GRAMMAR = GRAMMAR.replace("{GREEK_WORDS}", "|".join(GREEK + ("ell",)))
 
 
 @lru_cache(maxsize=1)

@@ -8,9 +8,14 @@ whose decision fails, is ``not-checkable`` with the reason, and the rest is stil
 Student text is printed through `display` (one line, controls made visible; CSV cells never
 formulas). Exit 0 when the files were read, whatever the verdicts; a user error (unreadable
 file, not TOML, unknown part or field) is one line and exit 2, and nothing is written.
+
+The Monte Carlo beside the proofs is ``python -m simulate check`` (same arguments, plus
+``--samples``): simulate composes this command with its simulation (`answer_grading.Beside`),
+since derivations never imports simulate; ``--simulate`` here says so and exits 2.
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import sys
@@ -18,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from .answer_file import AnswerFileError
-from .answer_grading import DEFAULT_FIELD_TIMEOUT, cores, default_jobs, grade
+from .answer_grading import DEFAULT_FIELD_TIMEOUT, Beside, cores, default_jobs, grade
 from .answer_sources import annotate, check_source, read_source
 from .display import for_csv, for_terminal, json_text
 
@@ -49,8 +54,15 @@ def csv_text(paths: list[str], results: list[list[dict]], simulated: bool) -> st
     return buf.getvalue()
 
 
-def run(args, error) -> int:
-    """Carry out `check` with parsed ``args``; ``error(message)`` exits 2 with one line."""
+SIMULATE_MOVED = ("--simulate: the Monte Carlo beside the proofs is its own command: "
+                  "python -m simulate check FILE... [--samples N] (the same arguments as this one)")
+
+
+def run(args, error, beside: Beside | None = None, samples: int | None = None) -> int:
+    """Carry out `check` with parsed ``args``; ``error(message)`` exits 2 with one line. ``beside``
+    (with its ``samples``, at least 4) adds a computation to every file's rows (`answer_grading.Beside`)."""
+    if getattr(args, "simulate", False):
+        error(SIMULATE_MOVED)
     paths = [str(p) for p in args.files]
     if args.max_file_kib is not None and not args.max_file_kib > 0:
         error("--max-file-kib must be a positive number")
@@ -74,19 +86,21 @@ def run(args, error) -> int:
             check_output(args.csv, "CSV", inputs=paths)
         except UserError as exc:
             error(for_terminal(exc))
-    if args.jobs < 0 or args.samples < 4:
-        error("--jobs must be ≥ 0 and --samples ≥ 4")
+    if args.jobs < 0:
+        error("--jobs must be ≥ 0")
+    if samples is not None and samples < 4:
+        error("--samples must be ≥ 4")
     if args.jobs > cores():
         error(f"--jobs {args.jobs}: more processes than the {cores()} cores this machine gives this command")
     if not args.field_timeout > 0:
         error("--field-timeout must be a positive number of seconds")
     jobs = args.jobs or default_jobs(len(paths))
     results = grade([answers for answers, _ in sources], jobs=jobs, field_timeout=args.field_timeout,
-                    samples=args.samples if args.simulate else None, progress=len(paths) > 1 and not args.quiet)
+                    beside=beside, progress=len(paths) > 1 and not args.quiet)
     results = [annotate(rows, p, extraction) for rows, p, (_, extraction) in zip(results, paths, sources)]
     if args.csv is not None:
         from fileguard.outputs import write_atomic
-        write_atomic(Path(args.csv), csv_text(paths, results, args.simulate), "CSV")
+        write_atomic(Path(args.csv), csv_text(paths, results, beside is not None), "CSV")
     if args.summary is not None:
         from .class_summary import write_summary
         written = write_summary(args.summary, paths, results)
@@ -123,14 +137,23 @@ def _extract_only(paths: list[str], error) -> int:
 
 
 def add_parser(sub) -> None:
-    """The `check` subcommand's arguments."""
+    """The `check` subcommand of ``python -m derivations`` (`add_arguments`, and ``--simulate``, moved)."""
+    p = add_arguments(sub)
+    p.add_argument("--simulate", action="store_true",
+                   help="moved: the Monte Carlo of c beside the proofs is `python -m simulate check` (exit 2 here)")
+    p.add_argument("--samples", type=int, help=argparse.SUPPRESS)  # so an old command line gets the line above
+
+
+def add_arguments(sub, description: str = "") -> argparse.ArgumentParser:
+    """The `check` subcommand with its arguments, added to ``sub`` (`python -m simulate check` adds it too)."""
     p = sub.add_parser(
         "check", help="decide the answers in answer files (../shared/spec/ANSWER-FILE.md)",
         description="Decide every field of each answer file (TOML, ../shared/spec/ANSWER-FILE.md) by proof from the "
                     "given expression: verdict, condition, evidence, a numeric counterexample when it fails, and the "
                     "deciding function. Answer text is parsed, never evaluated; each field is decided under a budget "
                     "of time and size. Exit 0 when the files were read "
-                    "(whatever the verdicts), 2 for a user error (unreadable file, not TOML, unknown part or field).")
+                    "(whatever the verdicts), 2 for a user error (unreadable file, not TOML, unknown part or field)."
+                    + description)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="answer files (.toml) or write-ups (.md, .tex, .ipynb: each field read where its symbol is written "
                         "in its part, shown with its file and line); several = a class")
@@ -153,7 +176,4 @@ def add_parser(sub) -> None:
                    help="refuse (exit 2, one line) an input larger than this many KiB (default 256 for an answer file, "
                         "4096 for a write-up; a class's largest honest answer file is a few KiB)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--simulate", action="store_true",
-                   help="for query answers, add a Monte Carlo estimate of c (root-mean-square distance to ½(v_a + v_b), "
-                        "tr Cov[c]) under the keys of (c) i and (c) ii, through simulate/ (a simulation beside the proof)")
-    p.add_argument("--samples", type=int, default=20000, metavar="N", help="Monte Carlo samples for --simulate (default 20000)")
+    return p

@@ -8,27 +8,17 @@ from pathlib import Path
 
 from . import answer_spaces, q1a_copying, q1b_average, q1b_projection, q1c_single_head, q1d_multi_head, q2g_complexity
 from .answer_algebra import evaluate
-from .answer_checks import _scale_of_query, decide_field, plain
+from .answer_checks import decide_field, plain
+from .answer_fields import CLAIM_FIELDS
 from .answer_file import read_answers
+from .averaging import query_scale
 from .q2q3_measured_and_prose import accuracy_claim, prose_claim
 from .result import FAILS, ProofResult, worst
 
 # The sheet's answers as an answer file (ANSWER-FILE.md), decided by the same checkers as anyone's.
 SHEET_ANSWERS = Path(__file__).resolve().parent / "sheet_answers.toml"
 
-# Claim id -> the (part, field) of the answer file that state it.
-CLAIM_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "Q1b.i": (("q1b_i", "M"),),
-    "Q1b.ii": (("q1b_ii", "q"),),
-    "Q1c.i": (("q1c_i", "q"),),
-    "Q1c.ii.eta": (("q1c_ii", "eta_mean"), ("q1c_ii", "eta_var")),
-    "Q1c.ii.weights": (("q1c_ii", "weight_a"), ("q1c_ii", "weight_b")),
-    "Q1c.ii.threshold": (("q1c_ii", "threshold"),),
-    "Q1c.ii.variance": (("q1c_ii", "cov_c"),),
-    "Q1d.i": (("q1d_i", "q1"),),
-    "Q1d.ii": (("q1d_ii", "cov_c"),),
-    "Q2g.ii": (("q2g_ii", "ratio"),),
-}
+# Claim id -> the (part, field) of the answer file that state it: CLAIM_FIELDS, as the question modules declare.
 
 # What the sheet writes for the two claims of (c) ii that a file has no field for (its own steps).
 SHEET_OUTPUT = r"\frac{e^{10(\eta-1)} V_a + V_b}{1 + e^{10(\eta-1)}}"
@@ -62,7 +52,7 @@ def output_claim(answers: dict | None = None, claimed: str = SHEET_OUTPUT) -> Pr
     answers = answers or sheet_answers()
     base = q1c_single_head.prove_output()
     value, free = evaluate(claimed, answer_spaces.VALUES, answer_spaces.ALL_OBJECT_NAMES)
-    scale = _scale_of_query(answers["q1c_i"]["q"]) if "q" in answers.get("q1c_i", {}) else None
+    scale = query_scale(answers["q1c_i"]["q"]) if "q" in answers.get("q1c_i", {}) else None
     d = q1c_single_head.decide_output(value, free, scale)
     return dataclasses.replace(base, verdict=d.verdict, evidence=f"c = {value.text()}: {d.evidence}"
                                + (f" (condition: {d.condition})" if d.condition else ""),

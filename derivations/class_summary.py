@@ -55,17 +55,17 @@ class Group:
 def _meaning(part: str, fld: str, text: str):
     """(value or None, cleaned text) of an answer in its part's space."""
     from .answer_algebra import evaluate
-    from .answer_checks import SPACE
+    from .answer_fields import FIELDS
     from .answer_grammar import clean
     from .answer_spaces import ALL_OBJECT_NAMES, SCALARS
 
-    kind = PARTS[part][fld]
+    space = FIELDS[(part, fld)].space
     try:
         key = clean(text)
     except Exception:  # noqa: BLE001 - any text is grouped somewhere; clean itself never evaluates
         key = text
     try:
-        value, _ = evaluate(text, SPACE.get("heads" if kind == "heads" else kind, SCALARS), ALL_OBJECT_NAMES)
+        value, _ = evaluate(text, SCALARS if space is None else space, ALL_OBJECT_NAMES)
     except Exception:  # noqa: BLE001 - unparseable or not reducible: grouped by its text instead
         return None, key
     return value.simplified(), key

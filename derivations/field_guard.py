@@ -5,8 +5,9 @@ before any algebra), then calls the field's decision; whatever SymPy, mpmath, La
 checkers' own code raise (an overflow, a recursion too deep, an integer too long to print,
 memory) becomes that field's verdict, ``not-checkable``, with one line naming the failure.
 `budget_row` is that row for a field stopped from outside (`answer_grading`: over its time).
-The rows are `FieldResult.to_json` dicts, the same as for a field decided normally. The
-module imports SymPy only when it decides (in a worker), so a parent process stays light.
+The rows are `FieldResult.to_json` dicts, the same as for a field decided normally. (Its
+field kinds come from the question modules' declarations, `answer_fields`, so importing it
+imports SymPy: about a second, in the parent, while the workers start.)
 """
 from __future__ import annotations
 
@@ -53,12 +54,3 @@ def decide_guarded(part: str, field: str, value, answers: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - the boundary: every failure (RecursionError, MemoryError too) is a verdict
         return budget_row(part, field, value, failure(exc))
 
-
-def simulate_guarded(texts: list[str], part: str, samples: int) -> dict | None:
-    """`answer_simulation.simulate_query`, with a failure reported in its ``text`` instead of raised."""
-    from .answer_simulation import simulate_query
-
-    try:
-        return simulate_query(texts, part, samples)
-    except Exception as exc:  # noqa: BLE001 - a simulation beside the proof never stops the run
-        return {"text": f"not simulated: {failure(exc)}"}

@@ -11,9 +11,9 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-_GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
-          "upsilon phi chi psi omega").split()
-_LEADING_GREEK = re.compile(r"^(%s)(?=[_^{]|$)" % "|".join(_GREEK))
+from .greek import GREEK
+
+_LEADING_GREEK = re.compile(r"^(%s)(?=[_^{]|$)" % "|".join(GREEK))
 _LATEX_IN_NAME = re.compile(r"[\\ ()\[\],|{}]")
 
 

@@ -6,14 +6,14 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
+from .answer_field import PROSE, AnswerField
 from .attention import softmax_weight, textbook_weight
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, Check, ProofResult, show
+from .symbols import extra as extra_n, n  # extra_n = n − 2
 
 WeightFn = Callable[[list, int], sp.Expr]
 
-n = sp.Symbol("n", integer=True, positive=True)
 eps = sp.Symbol("epsilon", positive=True)
-extra_n = sp.Symbol("k", integer=True, nonnegative=True)  # n − 2
 delta = sp.Symbol("delta", positive=True)
 
 # The correct answer to (a) ii: a logit margin of log((n-1)(1-eps)/eps) over every
@@ -197,8 +197,7 @@ def prove_copy_intuition(scale: sp.Expr = sp.Integer(1)) -> ProofResult:
     (s = 1) copies for no n ≥ 2.
     """
     s_ = sp.sympify(scale)
-    n_sym = sp.Symbol("n", integer=True, positive=True)
-    weight = sp.exp(s_) / (sp.exp(s_) + n_sym - 1)
+    weight = sp.exp(s_) / (sp.exp(s_) + n - 1)
     bound = 1 + sp.exp(s_) / 99
     shown_w = show(weight)
     if s_.free_symbols:
@@ -208,7 +207,7 @@ def prove_copy_intuition(scale: sp.Expr = sp.Integer(1)) -> ProofResult:
         n_max = None
     else:
         n_max = int(sp.floor(bound))
-        w10 = float(weight.subs(n_sym, 10))
+        w10 = float(weight.subs(n, 10))
         if n_max < 2:
             verdict = FAILS
             evidence = (f"q = {s_}·k_j (as alike as can be) with n orthonormal keys: α_j = {shown_w} ≥ 0.99 needs "
@@ -224,7 +223,7 @@ def prove_copy_intuition(scale: sp.Expr = sp.Integer(1)) -> ProofResult:
         evidence=evidence,
         decided_by="derivations.q1a_copying.prove_copy_intuition",
         answer="Attention copies v_j when k_jᵀq beats every other key's dot product by a wide margin (a large, aligned query); the softmax then puts almost all mass on j and the output is nearly v_j.",
-        details={"alpha_j_n10": None if s_.free_symbols else float(weight.subs(n_sym, 10)), "n_max": n_max},
+        details={"alpha_j_n10": None if s_.free_symbols else float(weight.subs(n, 10)), "n_max": n_max},
     )
 
 
@@ -241,3 +240,7 @@ __all__ = [
     "prove_weights_distribution",
     "softmax_weight",
 ]
+
+
+# The answer file's field of (a): prose, kept and not checkable (ANSWER-FILE.md).
+FIELDS = (AnswerField("q1a", "text", PROSE),)

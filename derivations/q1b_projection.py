@@ -10,6 +10,7 @@ import sympy as sp
 
 from . import answer_spaces
 from .answer_algebra import Value, add, describe, mul, scale
+from .answer_field import AnswerField
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofResult, require
 
 d, m, p = sp.symbols("d m p", integer=True, positive=True)
@@ -117,3 +118,8 @@ def _numeric_counterexample(M: Value) -> str:
         total = total + float(coef) * prod
     s = np.array([1.0, 1.0, 0.0])
     return f"d = 3, a_1 = e_1, b_1 = e_2, v_a = e_1, v_b = e_2 (free scalars 2): M s = {np.round(total @ s, 6).tolist()}, v_a = [1.0, 0.0, 0.0]"
+
+
+# The answer file's field of (b) i (ANSWER-FILE.md), decided here.
+FIELDS = (AnswerField("q1b_i", "M", space=answer_spaces.MATRIX, decide=lambda v, f, _: decide_matrix(v, f),
+                      decided_by=decide_matrix, claim="Q1b.i"),)

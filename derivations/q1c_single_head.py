@@ -6,19 +6,17 @@ eta ~ N(1, s) (s = ½ in the question): the output, its covariance and Var[t] fo
 from __future__ import annotations
 
 import sympy as sp
-from sympy import stats as sps
 
-from .answer_algebra import VAR_HEAD, VAR_T as VAR_T_SYMBOL, Value, add, describe, matrix_value, mul, numeric, scale, transpose
-from .answer_spaces import VALUES
+from .answer_algebra import VAR_HEAD, VAR_T as VAR_T_SYMBOL, Value, add, describe, scale
+from .answer_field import AnswerField
 from .answer_scale import find_scale, fixed_scale_of_exponent
-from .q1b_average import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, weights
+from .answer_spaces import MEANS, VALUES
+from .averaging import AVERAGE_QUERY, AVERAGE_WEIGHT, check_average_query, query_scale
+from .output_variance import SINGLE_LOGITS, T, W_A, W_OTHER, covariance_counterexample, exact_covariance, limit_var_t
 from .quadrature import normal_variance
 from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, UNPARSEABLE, Check, Decision, ProofError, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, iso_var, n
 
-# (c) ii logits with q = beta (mu_a + mu_b), in the iso_var → 0 limit: (beta·eta, beta, 0).
-SINGLE_LOGITS = (beta * eta, beta, sp.Integer(0))
-W_A, T, W_OTHER = weights(SINGLE_LOGITS)  # T is the weight on v_b, the sheet's t
 # The sheet's formulas with its fixed scale 10 generalised to beta.
 SHEET_T = 1 / (1 + sp.exp(beta * (eta - 1)))
 SHEET_W_A = sp.exp(beta * (eta - 1)) / (1 + sp.exp(beta * (eta - 1)))
@@ -201,17 +199,6 @@ def prove_variance() -> ProofResult:
         formulas={"var_t": sp.Eq(sp.Symbol(r"\operatorname{Var}[t]"), VAR_T), "cov_c": sp.Eq(sp.Symbol(r"\operatorname{Cov}[c]"), sp.Symbol(r"\operatorname{Var}[t]") * sp.Symbol("(v_a - v_b)(v_a - v_b)^T"))},
         details={"var_t_beta10": vt},
     )
-
-
-def limit_var_t() -> tuple[sp.Expr, Check]:
-    """Var[t] → P(η < 1)(1 − P(η < 1)) = ¼ as β → ∞: t tends to the indicator of η < 1."""
-    u = sp.Symbol("u", positive=True)
-    below = sp.limit(T.subs(eta, 1 - u).subs(n, extra + 2), beta, sp.oo)
-    above = sp.limit(T.subs(eta, 1 + u).subs(n, extra + 2), beta, sp.oo)
-    p = sps.P(sps.Normal("eta", 1, sp.sqrt(eta_var)) < 1)
-    limit = sp.simplify(p * (1 - p))
-    ok = below == 1 and above == 0 and limit == sp.Rational(1, 4)
-    return limit, Check(ok, f"t → 1 for η < 1, → 0 for η > 1, so Var[t] → P(η<1)(1 − P(η<1)) = {limit}")
 
 
 def prove_variance_bound(claimed_upper: sp.Expr = sp.Rational(1, 4)) -> ProofResult:
@@ -432,37 +419,6 @@ def decide_threshold(value: Value, free: list, file_scale=None) -> Decision:
                     counterexample=f"n = 2, η = {given}: α_a = {float(w):.4f}")
 
 
-def _value_vectors():
-    import numpy as np
-    return {"v_a": np.array([[1.0], [0.0]]), "v_b": np.array([[0.0], [1.0]])}, {"v_a": np.array([[1.0], [0.0]]), "v_b": np.array([[-1.0], [0.0]])}
-
-
-def exact_covariance(factor: sp.Expr = sp.Integer(1)) -> Value:
-    """factor · Var[t] · (v_a − v_b)(v_a − v_b)ᵀ as a value in `answer_spaces.VALUES`."""
-    diff = add(matrix_value(VALUES, "v_a"), scale(matrix_value(VALUES, "v_b"), -1))
-    return scale(mul(VALUES, diff, transpose(diff)), factor * VAR_T_SYMBOL)
-
-
-def covariance_counterexample(given: Value, truth: Value, var_value: float = 0.1) -> str:
-    """The two covariances in numbers, for v_a = e_1, v_b = e_2 (or v_b = −v_a for a non-matrix answer)."""
-    import numpy as np
-
-    from .answer_algebra import INNER_PRODUCTS
-
-    orth, opposite = _value_vectors()
-    vecs = orth if given.shape == ("d", "d") else opposite
-    scal = {VAR_T_SYMBOL: var_value}
-    others = sorted({x for _, c in given.terms for x in sp.sympify(c).free_symbols} - {VAR_T_SYMBOL} - set(INNER_PRODUCTS),
-                    key=str)
-    scal.update({x: 1.0 for x in others})  # a symbol Cov[c] does not have (β, n): any value shows the difference
-    g = numeric(given, vecs, scal)
-    tr = numeric(truth, vecs, scal)
-    shown = lambda a: "0" if a is None else str(np.round(a, 6).tolist())  # noqa: E731
-    names = "v_a = e_1, v_b = e_2" if vecs is orth else "v_a = e_1, v_b = −e_1"
-    names += "".join(f", {show(x)} = 1" for x in others)
-    return f"{names}, Var[t] = {var_value}: the answer gives {shown(g)}, Cov[c] = {shown(tr)}"
-
-
 def decide_covariance(value: Value, free: list, file_scale=None) -> Decision:
     """Decide Cov[c] of (c) ii: Var[t](v_a − v_b)(v_a − v_b)ᵀ, a d×d matrix (t = α_a, n = 2).
 
@@ -519,3 +475,30 @@ def decide_output(value: Value, free: list, file_scale=None) -> Decision:
     condition = "; ".join(d.condition for _, d in parts if d.condition)
     counter = "; ".join(d.counterexample for _, d in parts if d.counterexample)
     return Decision(verdict, evidence, condition=condition, counterexample=counter)
+
+
+# The answer file's fields of (c) ii (ANSWER-FILE.md), decided here. The scalars may be written
+# with the means (E[η] = μ_aᵀμ_a): they are read in the means' space. A weight, the threshold and
+# the covariance are judged at the scale of the file's own (c) i query (`averaging.query_scale`).
+_AT_QUERY_SCALE = (("q1c_i", "q"),)
+
+
+def _file_scale(given: dict):
+    """The scale of the file's (c) i query, or None when it has none."""
+    return query_scale(given["q1c_i"]["q"]) if "q" in given.get("q1c_i", {}) else None
+
+
+FIELDS = (
+    AnswerField("q1c_ii", "eta_mean", space=MEANS, decide=lambda v, f, _: decide_eta_moment(v, f, "mean"),
+                decided_by=decide_eta_moment, claim="Q1c.ii.eta"),
+    AnswerField("q1c_ii", "eta_var", space=MEANS, decide=lambda v, f, _: decide_eta_moment(v, f, "var"),
+                decided_by=decide_eta_moment, claim="Q1c.ii.eta"),
+    AnswerField("q1c_ii", "weight_a", space=MEANS, decide=lambda v, f, scale: decide_weight(v, f, "a", scale),
+                decided_by=decide_weight, depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.weights"),
+    AnswerField("q1c_ii", "weight_b", space=MEANS, decide=lambda v, f, scale: decide_weight(v, f, "b", scale),
+                decided_by=decide_weight, depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.weights"),
+    AnswerField("q1c_ii", "cov_c", space=VALUES, decide=decide_covariance, decided_by=decide_covariance,
+                depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.variance"),
+    AnswerField("q1c_ii", "threshold", space=MEANS, decide=decide_threshold, decided_by=decide_threshold,
+                depends_on=_AT_QUERY_SCALE, context=_file_scale, claim="Q1c.ii.threshold"),
+)

@@ -1,16 +1,21 @@
 """Question 1(d): two heads, q_1 = beta·mu_a and q_2 = beta·mu_b, c = ½(c_1 + c_2)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 from sympy import stats as sps
 
 from .answer_algebra import VAR_HEAD, VAR_T, Value, add, describe, scale
-from .answer_spaces import MEANS
+from .answer_field import FLAG, AnswerField
+from .answer_spaces import MEANS, VALUES
+from .answer_value import NO_VALUE, no_value, value, value_with_notes, with_notes
 from .attention import softmax_weights
 from .answer_scale import find_head_scales
-from .q1b_average import decide_average, logits_of
+from .averaging import MEAN_NAMES, decide_average, logits_of
+from .output_variance import covariance_counterexample, exact_covariance, limit_var_t
 from .quadrature import normal_variance
-from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, Check, Decision, ProofResult, require, show
+from .result import FAILS, HOLDS, HOLDS_WITH_CONDITIONS, PENDING, UNPARSEABLE, Check, Decision, ProofResult, require, show
 from .symbols import beta, eta, eta_var, extra, n
 
 # In the mu basis a query is (coefficient on mu_a, coefficient on mu_b); iso_var → 0.
@@ -103,8 +108,6 @@ def prove_two_head_variance() -> ProofResult:
     derivations.claims.two_head_variance_claim."""
     lim, lim_check = limit_var_head1()
     require(lim_check)
-    from .q1c_single_head import limit_var_t
-
     single_lim, _ = limit_var_t()
     multi = 0.5 * var_head1(10.0, 0.5)
     return ProofResult(
@@ -125,7 +128,6 @@ def prove_two_head_variance() -> ProofResult:
 
 # ---------------------------------------------------------------------------- any answer to (d)
 
-MEAN_NAMES = ("mu_a", "mu_b", "mu_i")
 
 
 def proportion(q1: Value, q2: Value) -> sp.Expr | None:
@@ -140,7 +142,7 @@ def proportion(q1: Value, q2: Value) -> sp.Expr | None:
 def decide_heads(q1: Value, q2: Value, free: list) -> Decision:
     """Decide (d) i: q_1, q_2 are d-vectors, different by meaning (not proportional), and
     ½(c_1 + c_2) → ½(v_a + v_b), by limits in the scale (or, for a numeric scale, exactly
-    up to the largest n; `q1b_average.decide_average`)."""
+    up to the largest n; `averaging.decide_average`)."""
     for name, q in (("q_1", q1), ("q_2", q2)):
         if q.shape != ("d", "1"):
             return Decision(FAILS, f"{name} = {q.text()} is {describe(*q.shape)}; a query is a d-vector")
@@ -218,8 +220,6 @@ def decide_two_head_covariance(value: Value, free: list, heads=None, ignore_nega
     when the varying head's weight → 1 for all η > 0 and the answer ignores η < 0, as the
     question allows (``ignore_negative``).
     """
-    from .q1c_single_head import covariance_counterexample, exact_covariance
-
     heads = heads or [(beta, sp.Integer(0), sp.Integer(0)), (sp.Integer(0), beta, sp.Integer(0))]
     coefs = _head_coefficients(heads)
     varying = [c for c in coefs if sp.simplify(c[0]) != 0]
@@ -266,3 +266,64 @@ def decide_two_head_covariance(value: Value, free: list, heads=None, ignore_nega
                         f"{value.text()} is not 0")
     return Decision(FAILS, f"{lead} = {truth.text()} ({t_is}); the answer minus it is "
                     f"{add(value, scale(truth, -1)).simplified().text()}", counterexample=covariance_counterexample(value, truth))
+
+
+# ---------------------------------------------------------------------------- the answer file's fields
+
+def decide_head_pair(field: str, text, heads: dict) -> Decision:
+    """(d) i's q1 and q2 judged together (``heads``: the part's answers); each field reports the pair's decision."""
+    if "q1" not in heads or "q2" not in heads:
+        other = "q2" if field == "q1" else "q1"
+        return Decision(FAILS, f"(d) i needs both queries; {other} is missing")
+    if not all(isinstance(heads[k], str) for k in ("q1", "q2")):
+        return Decision(UNPARSEABLE, "q1 and q2 must be strings holding mathematics")
+    return _heads_decision(heads["q1"], heads["q2"])
+
+
+@lru_cache(maxsize=1024)
+def _heads_decision(t1: str, t2: str) -> Decision:
+    try:
+        (q1, f1, n1), (q2, f2, n2) = value_with_notes(t1, MEANS), value_with_notes(t2, MEANS)
+    except NO_VALUE as exc:
+        return no_value(exc)
+    return with_notes(decide_heads(q1, q2, f1 + [s for s in f2 if s not in f1]), list(dict.fromkeys(n1 + n2)))
+
+
+def file_heads(given: dict):
+    """The (d) i heads of a file as logits in β, when both parse as d-vectors; else None (the question's heads)."""
+    part = given.get("q1d_i", {})
+    if "q1" not in part or "q2" not in part:
+        return None
+    try:
+        (q1, f1), (q2, f2) = value(part["q1"], MEANS), value(part["q2"], MEANS)
+        if q1.shape != ("d", "1") or q2.shape != ("d", "1"):
+            return None
+        logits = [logits_of(q, MEANS, MEAN_NAMES) for q in (q1, q2)]
+    except NO_VALUE:
+        return None
+    heads, _ = find_head_scales(logits, f1 + [s for s in f2 if s not in f1])
+    return tuple(tuple(h) for h in heads)
+
+
+def _two_head_context(given: dict):
+    """(heads, ignore_negative) that (d) ii's cov_c is judged with, or None for the question's heads, η < 0 counted."""
+    heads = file_heads(given)
+    ignore = given.get("q1d_ii", {}).get("ignore_negative", False)
+    if heads is None and ignore is not True:
+        return None
+    return (heads if heads is not None else ((beta, sp.Integer(0), sp.Integer(0)), (sp.Integer(0), beta, sp.Integer(0))),
+            ignore is True)
+
+
+_HEADS = (("q1d_i", "q1"), ("q1d_i", "q2"))
+FIELDS = (
+    AnswerField("q1d_i", "q1", space=MEANS, together=True, decide_part=decide_head_pair, decided_by=decide_heads,
+                depends_on=_HEADS, claim="Q1d.i"),
+    AnswerField("q1d_i", "q2", space=MEANS, together=True, decide_part=decide_head_pair, decided_by=decide_heads,
+                depends_on=_HEADS),  # judged with q1, whose row states the claim
+    AnswerField("q1d_ii", "cov_c", space=VALUES, decided_by=decide_two_head_covariance, claim="Q1d.ii",
+                decide=lambda v, f, x: decide_two_head_covariance(
+                    v, f, heads=None if x is None else [tuple(h) for h in x[0]], ignore_negative=bool(x and x[1])),
+                depends_on=_HEADS + (("q1d_ii", "ignore_negative"),), context=_two_head_context),
+    AnswerField("q1d_ii", "ignore_negative", FLAG),
+)

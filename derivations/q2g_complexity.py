@@ -10,6 +10,8 @@ from __future__ import annotations
 import sympy as sp
 
 from .answer_algebra import Value, describe
+from .answer_field import CHOICE, AnswerField
+from .answer_spaces import SCALARS
 from .result import FAILS, HOLDS, PENDING, Check, Decision, ProofResult
 
 L, ell, m, d = sp.symbols("L ell m d", integer=True, positive=True)
@@ -99,3 +101,19 @@ def prove_complexity_ratio() -> ProofResult:
                   "ratio": sp.Eq(sp.Symbol(r"\mathrm{ratio}"), RATIO)},
         details={"ratio_course": str(at_course), "ratio_course_float": float(at_course)},
     )
+
+
+# The answer file's fields of 2(g) ii (ANSWER-FILE.md): the ratio, judged by what it counts.
+COUNTS = ("attention", "all")
+
+
+def _counts(given: dict) -> str:
+    counts = given.get("q2g_ii", {}).get("counts", "attention")
+    return counts if counts in COUNTS else "attention"
+
+
+FIELDS = (
+    AnswerField("q2g_ii", "ratio", space=SCALARS, decide=lambda v, f, counts: decide_ratio(v, f, counts or "attention"),
+                decided_by=decide_ratio, depends_on=(("q2g_ii", "counts"),), context=_counts, claim="Q2g.ii"),
+    AnswerField("q2g_ii", "counts", CHOICE, choices=COUNTS),
+)

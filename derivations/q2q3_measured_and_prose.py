@@ -2,6 +2,7 @@
 report) and the prose of Question 3."""
 from __future__ import annotations
 
+from .answer_field import PROSE, AnswerField
 from .result import NOT_CHECKABLE, PENDING, ProofResult
 
 # The sheet's reported dev-set counts, out of 500.
@@ -45,3 +46,7 @@ def prose_claim(claim_id: str) -> ProofResult:
         evidence=evidence,
         decided_by="derivations.q2q3_measured_and_prose.prose_claim",
     )
+
+
+# The answer file's fields of Question 3 (ANSWER-FILE.md): prose, kept and not checkable.
+FIELDS = tuple(AnswerField("q3", name, PROSE) for name in ("a", "b", "c"))

@@ -7,10 +7,10 @@ from typing import Any
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from .greek import GREEK_LETTER
 from .latex import latex
 
-_GREEK = dict(zip("alpha beta gamma delta epsilon eta theta kappa lambda mu nu xi pi rho sigma tau phi chi psi omega ell".split(),
-                  "α β γ δ ε η θ κ λ μ ν ξ π ρ σ τ φ χ ψ ω ℓ".split()))
+_LETTERS = {**GREEK_LETTER, "ell": "ℓ"}  # evidence prints a symbol's Greek name, and ℓ, as the letter
 
 HOLDS = "holds"
 HOLDS_WITH_CONDITIONS = "holds-with-conditions"
@@ -34,7 +34,7 @@ class _EvidencePrinter(StrPrinter):
 
     def _print_Symbol(self, expr):
         base, sep, sub = expr.name.partition("_")
-        return _GREEK.get(base, base) + sep + sub
+        return _LETTERS.get(base, base) + sep + sub
 
 
 def show(expr) -> str:

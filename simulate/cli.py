@@ -1,4 +1,5 @@
-"""``python -m simulate``: the variance of one point, the sweep with its plots, the benchmark.
+"""``python -m simulate``: the variance of one point, the sweep with its plots, the benchmark, and
+``check``: derivations' answer checker with a Monte Carlo of each query answer beside its proof.
 
 Every command-line error (a bad flag, an invalid parameter, an unreadable file)
 prints one line ``simulate: error: …`` to stderr and exits with status 2; files
@@ -109,7 +110,7 @@ def build_parser() -> ArgumentParser:
         prog="simulate",
         description="Monte Carlo of attention under an eta-perturbed key (questions 1(c) ii and 1(d) ii).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{variance,sweep,bench}", parser_class=ArgumentParser)
+    sub = parser.add_subparsers(dest="command", metavar="{variance,sweep,bench,check}", parser_class=ArgumentParser)
     sub.required = True
 
     v = sub.add_parser(
@@ -176,6 +177,14 @@ def build_parser() -> ArgumentParser:
     b.add_argument("--seed", type=_seed, default=0, help="seed (default: 0)")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    from derivations.check_cli import add_arguments  # light: the checker's SymPy loads in its workers
+
+    c = add_arguments(sub, description=" Beside each query answer's proof ((b) ii, (c) i, the heads of (d) i), a Monte "
+                      "Carlo of c under the keys of (c) i and (c) ii: the root-mean-square distance of c to "
+                      "½(v_a + v_b) and tr Cov[c] (a simulation, not a proof; the verdict stays the proof's).")
+    c.add_argument("--samples", type=_int, default=20000, metavar="N",
+                   help="Monte Carlo samples per query answer, at least 4 (default 20000)")
     return parser
 
 
@@ -303,7 +312,18 @@ def cmd_bench(args) -> int:
     return run_bench(quick=args.quick, seed=args.seed, as_json=args.json, progress=_show_progress(args))
 
 
-COMMANDS = {"variance": cmd_variance, "sweep": cmd_sweep, "bench": cmd_bench}
+def cmd_check(args) -> int:
+    """`python -m derivations check` with the simulation of `simulate.answers` beside the decisions."""
+    from derivations.check_cli import run
+
+    from .answers import simulation
+
+    if args.samples < 4:
+        raise CommandLineError(f"--samples must be at least 4 (got {args.samples})")
+    return run(args, fail, beside=simulation(args.samples), samples=args.samples)
+
+
+COMMANDS = {"variance": cmd_variance, "sweep": cmd_sweep, "bench": cmd_bench, "check": cmd_check}
 
 
 def main(argv: list[str] | None = None) -> int:

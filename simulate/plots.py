@@ -65,22 +65,23 @@ def _variance_panel(ax, x_key: str, points: list[dict], curves: list[dict]) -> N
     ax.legend(fontsize=7, loc="best")
 
 
-def variance_vs_beta(points: list[dict], curves: list[dict], eta_var: float, n: int) -> bytes:
+def _variance_figure(axis: str, points: list[dict], curves: list[dict], xlabel: str, title: str) -> bytes:
     fig = Figure(figsize=(7.5, 5))
     ax = fig.add_subplot()
-    _variance_panel(ax, "beta", points, curves)
-    ax.set_xlabel("β (query scale)")
-    ax.set_title(f"Total variance of c against β (eta_var = {eta_var:g}, n = {n})")
+    _variance_panel(ax, axis, points, curves)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     return _png(fig)
+
+
+def variance_vs_beta(points: list[dict], curves: list[dict], eta_var: float, n: int) -> bytes:
+    return _variance_figure("beta", points, curves, "β (query scale)",
+                            f"Total variance of c against β (eta_var = {eta_var:g}, n = {n})")
 
 
 def variance_vs_eta_var(points: list[dict], curves: list[dict], beta: float, n: int) -> bytes:
-    fig = Figure(figsize=(7.5, 5))
-    ax = fig.add_subplot()
-    _variance_panel(ax, "eta_var", points, curves)
-    ax.set_xlabel("eta_var (variance of key a's length)")
-    ax.set_title(f"Total variance of c against eta_var (β = {beta:g}, n = {n})")
-    return _png(fig)
+    return _variance_figure("eta_var", points, curves, "eta_var (variance of key a's length)",
+                            f"Total variance of c against eta_var (β = {beta:g}, n = {n})")
 
 
 def weight_histogram(weights: dict[str, np.ndarray], summary: dict[str, dict], beta: float,

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from derivations import answer_checks
-from derivations.answer_file import read_answers
+from derivations.answer_file import PARTS, read_answers
 from derivations.answer_grading import CONTEXT, PRELOAD, context, grade
 from derivations.answer_size import TooLarge, check_size
 from derivations.display import from_csv
@@ -183,7 +183,7 @@ def test_rows_do_not_depend_on_the_workers_and_context_is_all_a_decision_reads(t
     for answers, rows in zip(files[-2:], one[-2:]):
         full = [r.to_json() for r in answer_checks.check_answers(answers)]
         assert rows == full
-    assert set(CONTEXT) <= {(p, f) for p, fields in answer_checks.PARTS.items() for f in fields}
+    assert set(CONTEXT) <= {(p, f) for p, fields in PARTS.items() for f in fields}
     assert context("q1c_ii", "threshold", {"q1c_i": {"q": "x"}, "q1b_i": {"M": "A"}, "q1c_ii": {"threshold": "1"}}) == {
         "q1c_ii": {"threshold": "1"}, "q1c_i": {"q": "x"}}
 
@@ -251,13 +251,34 @@ def test_fuzz_no_traceback_no_field_over_budget_others_decided():
         check()
 
 
-def test_simulate_runs_in_the_workers_beside_the_decisions():
-    proc = _cli("check", str(ROOT / "docs/example-answers.toml"), "--simulate", "--samples", "4000", "--json")
+def test_simulate_check_runs_the_simulation_in_the_workers_beside_the_decisions():
+    proc = subprocess.run([sys.executable, "-m", "simulate", "check", str(ROOT / "docs/example-answers.toml"),
+                           "--samples", "4000", "--json"], capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     parts = json.loads(proc.stdout)["parts"]
     simulated = {(r["part"], r["field"]): r.get("simulated") for r in parts}
     assert simulated[("q1b_i", "M")] is None and "not a proof" in simulated[("q1c_i", "q")]["text"]
     assert simulated[("q1d_i", "q1")] == simulated[("q1d_i", "q2")] and simulated[("q1d_i", "q1")]["samples"] == 4000
+    # the verdicts are derivations' own, whoever composes the command
+    plain = json.loads(_cli("check", str(ROOT / "docs/example-answers.toml"), "--json").stdout)["parts"]
+    assert [{k: v for k, v in r.items() if k != "simulated"} for r in parts] == plain
+
+
+def test_derivations_check_simulate_names_the_command_that_does_it():
+    proc = _cli("check", str(ROOT / "docs/example-answers.toml"), "--simulate", "--samples", "4000")
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "python -m simulate check" in proc.stderr
+
+
+def test_derivations_never_imports_simulate():
+    """The layering README states: simulate imports derivations, never the reverse (not even inside a function)."""
+    import ast
+
+    for path in sorted((ROOT / "derivations").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            assert not [n for n in names if n.split(".")[0] == "simulate"], f"{path.name} imports simulate"
 
 
 def test_the_covariance_of_c_ii_is_graded_at_the_files_scale_as_decide_field_does():

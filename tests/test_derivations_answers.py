@@ -306,7 +306,7 @@ def test_cli_class_csv_and_errors(tmp_path):
 
 
 def test_simulate_adds_monte_carlo_to_query_answers_only(tmp_path):
-    from derivations.answer_simulation import simulate_rows
+    from simulate.answers import simulate_rows
     from derivations.check_cli import check_file
 
     path = tmp_path / "example.toml"

@@ -1,6 +1,7 @@
 """Monte Carlo beside the proof: a query answer's output c simulated under the keys of (c) i and (c) ii.
 
-For `check --simulate`. A query (or the two heads of (d) i) is turned into numbers in the
+For ``python -m simulate check`` (`simulation`, which derivations' checker runs in its workers
+beside the decisions, `derivations.answer_grading.Beside`). A query (or the two heads of (d) i) is turned into numbers in the
 means' basis (a symbolic scale is set to `BETA`, and the text says so), then `simulate/`
 draws the keys: (c) i with Σ_i = αI (α = `ISO_VAR`), (c) ii with Σ_a = αI + ½μ_aμ_aᵀ. The
 estimates are the root-mean-square distance of c to ½(v_a + v_b) and tr Cov[c], with their
@@ -15,11 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from . import answer_spaces
-from .answer_algebra import evaluate
-from .answer_scale import find_head_scales
-from .q1b_average import logits_of
-from .symbols import beta
+from derivations import answer_spaces
+from derivations.answer_algebra import evaluate
+from derivations.answer_grading import Beside
+from derivations.answer_scale import find_head_scales
+from derivations.field_guard import failure
+from derivations.averaging import logits_of
+from derivations.symbols import beta
 
 BETA = 10.0
 N_KEYS, DIM, VALUES_SEED, SEED = 8, 16, 0, 0
@@ -51,7 +54,7 @@ def _numeric_logits(texts: list[str], part: str) -> tuple[list[tuple[float, floa
 
 
 def _problem(heads: list[tuple[float, float, float]], eta_var: float):
-    from simulate.problem import Problem, make_problem
+    from .problem import Problem, make_problem
 
     @dataclass(frozen=True, eq=False)
     class AnswerProblem(Problem):
@@ -74,7 +77,7 @@ def _problem(heads: list[tuple[float, float, float]], eta_var: float):
 
 def simulate_query(texts: list[str], part: str, samples: int) -> dict | None:
     """Simulated c for one query answer (or two heads): a dict with the numbers and a sentence, or None."""
-    from simulate.variance import simulate
+    from .variance import simulate
 
     found = _numeric_logits(texts, part)
     if found is None:
@@ -116,3 +119,17 @@ def simulate_rows(rows: list[dict], samples: int) -> list[dict]:
     """The rows of one file with ``simulated`` added to its query answers."""
     return [{**r, "simulated": simulate_query(found[0], found[1], samples)} if found else dict(r)
             for r, found in zip(rows, simulation_inputs(rows))]
+
+
+def simulate_guarded(texts: list[str], part: str, samples: int) -> dict | None:
+    """`simulate_query`, with a failure reported in its ``text`` instead of raised (it runs in a worker)."""
+    try:
+        return simulate_query(texts, part, samples)
+    except Exception as exc:  # noqa: BLE001 - a simulation beside the proof never stops the run
+        return {"text": f"not simulated: {failure(exc)}"}
+
+
+def simulation(samples: int) -> Beside:
+    """The Monte Carlo column of ``python -m simulate check``, with ``samples`` per query answer."""
+    return Beside(preload=__name__, inputs=lambda rows: [found and (*found, samples) for found in simulation_inputs(rows)],
+                  run=simulate_guarded)
