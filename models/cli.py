@@ -24,9 +24,9 @@ from .fileio import UserError, atomic_write_text, check_output, write_lines
 from .model import VARIANTS, WIRINGS, GPT, GPTConfig
 from .options import (Parser, UsageError, int_list, nonnegative_int, positive_float, positive_int, probability,
                       seed_int, threads_option, trainer_options)
-from .results import RECIPES as RECORD_RECIPES
+from .record import RECORD_KINDS
 from .results import (DEFAULT_RESULTS_DIR, check_name, check_record_free, command_line, cpu_features, cpu_name, git_commit,
-                      remember_commit, write_record)
+                      new_record, remember_commit, write_record)
 from .train import RECIPES, Run, TrainConfig, device_name, pick_device
 
 RUNS_DIR = D.REPO_ROOT / "runs"
@@ -380,17 +380,17 @@ def cmd_finetune(args) -> int:
     record_name = _record_name(name, run.out_dir.name, faithful)
     logs = _publish_logs(args.results_dir, record_name, run.log_path,
                          args.pretrained and Path(args.pretrained).parent / "metrics.jsonl")
-    path = write_record(
-        record_name, variant=run.model.config.variant, recipe=run.info["recipe"], faithful=faithful,
+    record = new_record(
+        name=record_name, variant=run.model.config.variant, recipe=run.info["recipe"], faithful=faithful,
         device=device_name(device), command=command_line(args.argv), seed=run.cfg.seed,
         wall_seconds=run.wall_seconds + eval_seconds, steps=run.step, dev_correct=correct, dev_total=total,
-        results_dir=args.results_dir, config=run.model.config.to_dict(), train_config=asdict(run.cfg),
+        config=run.model.config.to_dict(), train_config=asdict(run.cfg),
         train_seconds=round(run.wall_seconds, 3), eval_seconds=round(eval_seconds, 3),
         eval_file=_display(eval_path), predictions=_display(outputs), checkpoint=_display(run.model_path),
         metrics_log=logs.get("finetune"), pretrain_metrics_log=logs.get("pretrain"), run_dir=_display(run.out_dir),
         limit=run.info["limit"], pretrained=pre, dtype="fp32", train_speed=run.info.get("speed"),
         decoding="batched greedy, key/value cache (models/decode.py)")
-    print(f"record: {path}")
+    print(f"record: {write_record(record, args.results_dir)}")
     return 0
 
 
@@ -440,20 +440,20 @@ def cmd_evaluate(args) -> int:
     ckpt = Path(args.checkpoint)
     default_name = (ckpt.parent.name if ckpt.stem == "model" else ckpt.stem) + "-eval"
     recipe = args.recipe or {"pretrain": "pretrain-only"}.get(info.get("recipe"), info.get("recipe")) or "unknown"
-    recipe = recipe if recipe in RECORD_RECIPES and recipe != "cpu-recipe" else "unknown"  # a recipe's own record is its run's
+    recipe = recipe if recipe in RECORD_KINDS and recipe != "cpu-recipe" else "unknown"  # a recipe's own record is its run's
     faithful = bool(info.get("faithful")) and args.dtype == "fp32" and _is_default_file(eval_path, ddir, D.DEV_TSV)
-    path = write_record(
-        _record_name(name, default_name, faithful), variant=model.config.variant, recipe=recipe, faithful=faithful,
-        device=device_name(device), command=command_line(args.argv), seed=info.get("seed"),
+    record = new_record(
+        name=_record_name(name, default_name, faithful), variant=model.config.variant, recipe=recipe,
+        faithful=faithful, device=device_name(device), command=command_line(args.argv), seed=info.get("seed"),
         wall_seconds=eval_seconds, steps=info.get("steps", 0) or 0, dev_correct=correct, dev_total=total,
-        results_dir=args.results_dir, config=model.config.to_dict(), checkpoint=_display(ckpt),
+        config=model.config.to_dict(), checkpoint=_display(ckpt),
         checkpoint_format=info.get("format"), n_head_source=info.get("n_head_source"),
         **({"stripped_prefix": info["stripped_prefix"]} if info.get("stripped_prefix") else {}),
         eval_file=_display(eval_path), predictions=_display(args.outputs),
         dtype=args.dtype, pretrained=info.get("pretrained"), decoding="batched greedy, key/value cache (models/decode.py)",
         **({"bio_completion": probe} if probe else {}), **({"name_recall": recall} if recall else {}),
         **({"recital": recited} if recited else {}))
-    print(f"record: {path}")
+    print(f"record: {write_record(record, args.results_dir)}")
     return 0
 
 
@@ -472,12 +472,11 @@ def cmd_london(args) -> int:
         write_lines(args.outputs, preds)
     print(correct_line(correct, total))
     if not args.no_record:
-        path = write_record(check_name(args.name), variant="none", recipe="london",
+        record = new_record(name=check_name(args.name), variant="none", recipe="london",
                             faithful=_is_default_file(eval_path, ddir, D.DEV_TSV), device="cpu",
                             command=command_line(args.argv), seed=None, wall_seconds=seconds, steps=0,
-                            dev_correct=correct, dev_total=total, results_dir=args.results_dir,
-                            eval_file=_display(eval_path))
-        print(f"record: {path}")
+                            dev_correct=correct, dev_total=total, eval_file=_display(eval_path))
+        print(f"record: {write_record(record, args.results_dir)}")
     return 0
 
 
@@ -501,16 +500,16 @@ def cmd_nearest_name(args) -> int:
     print(f"{unseen} of {total} questions ask about a name absent from {train_path.name}")
     print(correct_line(correct, total))
     if not args.no_record:
-        path = write_record(
-            check_name(args.name), variant="none", recipe="nearest-name", faithful=False, device="cpu",
+        record = new_record(
+            name=check_name(args.name), variant="none", recipe="nearest-name", faithful=False, device="cpu",
             command=command_line(args.argv), seed=None, wall_seconds=seconds, steps=0, dev_correct=correct,
-            dev_total=total, results_dir=args.results_dir, eval_file=_display(eval_path),
+            dev_total=total, eval_file=_display(eval_path),
             train_file=_display(train_path), unseen_names=unseen,
             similarity="cosine of lower-cased character-trigram counts of the name; ties to the earliest line",
             examples=[{"question": rows[i].question, "nearest": train[idx[i]].question, "prediction": preds[i],
                        "answer": rows[i].answer} for i in range(3)],
             note="the answer sheet's strategy for unseen names (claim Q3c); not part of MODEL.md")
-        print(f"record: {path}")
+        print(f"record: {write_record(record, args.results_dir)}")
     return 0
 
 

@@ -50,6 +50,7 @@ from .fileio import UserError, atomic_write_text
 from .options import positive_float, positive_int, seed_int, trainer_options
 from .pipeline_estimate import device_kind, measured_steps, schedule
 from .pipeline_jobs import Chain, chains_of, last_step, run_side_by_side
+from .record import Record
 from .results import RESULTS_DIR, check_name, check_record_free, command_line, git_commit
 from .train import RECIPES, device_name, pick_device
 
@@ -371,12 +372,11 @@ def _annotate(record_path: Path, summary: dict, stage: str, pretrained: str | No
     record's own stages (its pretraining and its finetune) ran, in any call."""
     if not record_path.exists():
         return
-    record = json.loads(record_path.read_text(encoding="utf-8"))
     stages = {s: summary["stages"][s]["seconds"] for s in (pretrained, stage) if s}
-    record["pipeline"] = {"command": summary["command"], "stage_seconds": stages,
-                          "wall_seconds_all_stages": round(sum(stages.values()), 3), "jobs": summary["jobs"],
-                          "concurrent": concurrent_stages(summary, tuple(stages))}
-    atomic_write_text(record_path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    record = Record.read(record_path).with_fields(pipeline={
+        "command": summary["command"], "stage_seconds": stages, "wall_seconds_all_stages": round(sum(stages.values()), 3),
+        "jobs": summary["jobs"], "concurrent": concurrent_stages(summary, tuple(stages))})
+    atomic_write_text(record_path, record.to_json())
 
 
 def concurrent_stages(summary: dict, own: tuple[str, ...]) -> list[str]:

@@ -70,7 +70,7 @@ from .fileio import UserError, write_lines
 from .options import positive_int, seed_int
 from .model import GPT, GPTConfig
 from .results import (DEFAULT_RESULTS_DIR, RESULTS_DIR, check_committed_free, check_name, check_record_free, command_line,
-                      write_record)
+                      new_record, write_record)
 from .train import FINAL_TOKENS, WARMUP_TOKENS, Run, TrainConfig, device_name, pick_device
 
 BLOCK_TOKENS = D.BLOCK_SIZE - 1  # target positions of one example: the schedule's token count
@@ -166,16 +166,19 @@ class Recipe:
                            lr_floor=self.lr_floor)
 
 
-# What a record made before a setting existed ran with (the behaviour the setting made optional),
-# so older records compare against the recipe as it is defined now.
-BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear", "shuffle": True,
-                  "truncate_min": D.TRUNCATE_MIN, "lr_floor": 0.1,
-                  "head_crop": 0.0, "answer_form": "direct", "dtype": "fp32"}
-
 RECIPES = {
     # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.
     "cpu-60": Recipe(),
 }
+
+
+def defined_settings(name: str) -> dict:
+    """The settings of the named recipe as it is defined now (every field of Recipe), e.g. to
+    compare a record's settings with (models.record.Record.settings_changed_from); KeyError for
+    a name that is not a recipe."""
+    return asdict(RECIPES[name])
+
+
 SMOKE = dict(n_layer=2, n_head=2, n_embd=32, pretrain_epochs=2, pretrain_batch=16, finetune_epochs=1,
              finetune_batch=16, eval_every=1, budget_seconds=120.0)
 SMOKE_LINES, SMOKE_DEV = 48, 20
@@ -334,10 +337,10 @@ def run_recipe(args) -> int:
     write_lines(prediction_paths["dev"], preds)  # beside the record: run folders are not committed, records are
     write_lines(prediction_paths["test"], test_preds)
     threads = torch.get_num_threads()
-    path = write_record(
-        name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
+    record = new_record(
+        name=name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
         command=command_line(args.argv), seed=seed, wall_seconds=wall, steps=steps, dev_correct=correct,
-        dev_total=len(answers), results_dir=results, recipe_name=args.recipe, settings=asdict(recipe),
+        dev_total=len(answers), recipe_name=args.recipe, settings=asdict(recipe),
         changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=parameters,
@@ -345,6 +348,7 @@ def run_recipe(args) -> int:
         test_file=str(ddir / D.TEST_INPUTS), test_total=len(test_preds), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss, projected_seconds=projection.get("seconds"),
         **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}))
+    path = write_record(record, results)
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")
