@@ -58,6 +58,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -68,6 +69,7 @@ from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_li
 from .fast import DTYPES, FAST
 from .fileio import UserError, write_lines
 from .options import positive_int, seed_int
+from .record import Record
 from .model import GPT, GPTConfig
 from .results import (DEFAULT_RESULTS_DIR, RESULTS_DIR, check_committed_free, check_name, check_record_free, command_line,
                       new_record, write_record)
@@ -215,40 +217,87 @@ def settings_changed(recipe: Recipe, base: Recipe) -> dict:
     return {k: v for k, v in asdict(recipe).items() if asdict(base)[k] != v}
 
 
+@dataclass(frozen=True)
+class RecipeRun:
+    """How a recipe is run (what it trains is the Recipe): the named recipe it starts from
+    (`recipe_name`, for the record), the seed, the record's name (None: default_record_name) and
+    folder (None: runs/results, or runs/recipe-smoke/results with `smoke`), the run folder (None:
+    runs/recipe/<name>), the device, the data folder, `smoke` (48 lines, 20 dev questions), progress
+    bars, and the command line the record names (None: this process's)."""
+
+    recipe_name: str = "cpu-60"
+    seed: int = 0
+    name: str | None = None
+    results_dir: Path | None = None
+    work: Path | None = None
+    device: str = "cpu"
+    data_dir: str | None = None
+    smoke: bool = False
+    progress: bool = True
+    argv: list[str] | None = None
+
+
+def default_record_name(recipe: Recipe, options: RecipeRun) -> str:
+    """recipe-<name>[-smoke][-custom]-seed<seed>: -custom when `recipe` differs from the named one
+    (with the smoke sizes under --smoke), so that a changed recipe never replaces the recipe's own
+    record."""
+    base = RECIPES[options.recipe_name]
+    if options.smoke:
+        base = replace(base, **SMOKE)
+    custom = "-custom" if settings_changed(recipe, base) else ""
+    return "recipe-" + options.recipe_name + ("-smoke" if options.smoke else "") + custom + f"-seed{options.seed}"
+
+
 def run_recipe(args) -> int:
-    started = time.perf_counter()
+    """The command line's entry: the named recipe with --set's changes, run (or --dry-run: its
+    settings printed as JSON)."""
     base = RECIPES[args.recipe]
     if args.smoke:
         base = replace(base, **SMOKE)
     recipe = parse_settings(base, args.set or [])
-    seed = args.seed
-    custom = "-custom" if settings_changed(recipe, base) else ""  # never overwrite the recipe's own record
-    name = check_name(args.name or "recipe-" + args.recipe + ("-smoke" if args.smoke else "") + custom + f"-seed{seed}")
+    options = RecipeRun(recipe_name=args.recipe, seed=args.seed, name=args.name,
+                        results_dir=Path(args.results_dir) if args.results_dir else None,
+                        work=Path(args.work) if args.work else None, device=args.device, data_dir=args.data_dir,
+                        smoke=args.smoke, progress=not args.no_progress, argv=args.argv)
+    name = check_name(args.name or default_record_name(recipe, options))
     if args.dry_run:
-        print(json.dumps({"name": name, "seed": seed, "settings": asdict(recipe),
+        print(json.dumps({"name": name, "seed": args.seed, "settings": asdict(recipe),
                           "changed": settings_changed(recipe, RECIPES[args.recipe])}, indent=2))
         return 0
-    results = Path(args.results_dir) if args.results_dir else (
-        D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else DEFAULT_RESULTS_DIR)
-    if args.smoke and results.resolve() == RESULTS_DIR.resolve():
+    run(recipe, replace(options, name=name))
+    return 0
+
+
+def run(recipe: Recipe, options: RecipeRun, on_dev: Callable[[dict], None] | None = None) -> Record:
+    """Train and evaluate `recipe` as `options` say, timed from this call to the last dev and test
+    prediction, and write its result record (models.record.Record), which is returned. `on_dev`,
+    when given, is called with each point of the accuracy-time curve as it is measured during
+    pretraining (stage, epoch, step, seconds, dev_correct). Raises UserError for a record name
+    already committed, smoke records aimed at report/results, or missing data."""
+    started = time.perf_counter()
+    seed = options.seed
+    name = check_name(options.name or default_record_name(recipe, options))
+    results = options.results_dir or (
+        D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if options.smoke else DEFAULT_RESULTS_DIR)
+    if options.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
     check_record_free(name, results)  # before an hour of training, not after it
     prediction_paths = {kind: check_committed_free(results / "predictions" / f"{name}{suffix}.txt", "predictions file")
                         for kind, suffix in (("dev", ""), ("test", "-test"))}
-    ddir = D.data_dir(args.data_dir)
+    ddir = D.data_dir(options.data_dir)
     vocab = D.load_vocab(ddir)
     lines = D.read_wiki(ddir / D.WIKI)
     train_rows = D.read_tsv(ddir / D.TRAIN_TSV, vocab, answers=True)
     dev_rows = D.read_tsv(ddir / D.DEV_TSV, vocab, answers=True)
     test_rows = D.read_tsv(ddir / D.TEST_INPUTS, vocab, answers=False)
-    if args.smoke:
+    if options.smoke:
         lines, train_rows, dev_rows = lines[:SMOKE_LINES], train_rows[:SMOKE_LINES], dev_rows[:SMOKE_DEV]
         test_rows = test_rows[:SMOKE_DEV]
-    device = pick_device(args.device)
-    work = Path(args.work) if args.work else D.REPO_ROOT / "runs" / "recipe" / name
+    device = pick_device(options.device)
+    work = options.work or D.REPO_ROOT / "runs" / "recipe" / name
     for stage in ("pretrain", "finetune"):  # a recipe is timed from scratch: never resumed
         shutil.rmtree(work / stage, ignore_errors=True)
-    progress = not args.no_progress
+    progress = options.progress
     questions = [r.question for r in dev_rows]
     answers = [r.answer for r in dev_rows]
     curve: list[dict] = []
@@ -277,6 +326,8 @@ def run_recipe(args) -> int:
             correct, _ = evaluate(run.model)
             curve.append({"stage": "pretrain", "epoch": done, "step": run.step,
                           "seconds": round(time.perf_counter() - started, 3), "dev_correct": correct})
+            if on_dev is not None:
+                on_dev(dict(curve[-1]))
             print(("\n" if progress else "") + f"[recipe] pretraining epoch {done}: {correct}/{len(answers)} on the "
                   f"dev set after {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -293,7 +344,7 @@ def run_recipe(args) -> int:
               f"the person's sentence, or too long for a block)", flush=True)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
-    info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": args.recipe, "seed": seed, "limit": None,
+    info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": options.recipe_name, "seed": seed, "limit": None,
             "faithful": False, "faithful_config": False, "settings": asdict(recipe)}
     print(f"[recipe] {name}: {describe(model.config)}, {parameters:,} parameters; "
           f"pretraining {recipe.pretrain_epochs} epochs of {len(mixed)} examples", flush=True)
@@ -339,12 +390,12 @@ def run_recipe(args) -> int:
     threads = torch.get_num_threads()
     record = new_record(
         name=name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
-        command=command_line(args.argv), seed=seed, wall_seconds=wall, steps=steps, dev_correct=correct,
-        dev_total=len(answers), recipe_name=args.recipe, settings=asdict(recipe),
-        changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
+        command=command_line(options.argv), seed=seed, wall_seconds=wall, steps=steps, dev_correct=correct,
+        dev_total=len(answers), recipe_name=options.recipe_name, settings=asdict(recipe),
+        changed=settings_changed(recipe, RECIPES[options.recipe_name]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=parameters,
-        smoke=args.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
+        smoke=options.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
         test_file=str(ddir / D.TEST_INPUTS), test_total=len(test_preds), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss, projected_seconds=projection.get("seconds"),
         **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}))
@@ -352,7 +403,7 @@ def run_recipe(args) -> int:
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")
-    return 0
+    return replace(record, path=str(path))
 
 
 def add_parser(sub, add) -> None:

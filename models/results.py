@@ -8,7 +8,6 @@ that the report reads; nobody edits records by hand. Written atomically.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re

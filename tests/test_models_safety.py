@@ -83,12 +83,12 @@ def test_a_committed_record_is_never_replaced_and_the_refusal_comes_before_train
 def test_a_record_goes_to_runs_unless_report_results_is_named(capsys, monkeypatch, tmp_path):
     """Without --results-dir a record goes to runs/results (here redirected to a temporary
     folder); report/results, the committed evidence, is left byte for byte as it was."""
-    import models.cli
+    import models.commands.receptive_field
     import models.results
     before = tree_digest(REPO / "report" / "results")
     default = tmp_path / "runs-results"
     monkeypatch.setattr(models.results, "DEFAULT_RESULTS_DIR", default)
-    monkeypatch.setattr(models.cli, "DEFAULT_RESULTS_DIR", default)
+    monkeypatch.setattr(models.commands.receptive_field, "DEFAULT_RESULTS_DIR", default)
     assert models.results.DEFAULT_RESULTS_DIR != models.results.RESULTS_DIR
     code, out, _ = run(capsys, "london")
     assert code == 0 and (default / "london.json").is_file()
