@@ -222,7 +222,8 @@ def run_pipeline(args) -> int:
         if remaining is not None and remaining < 5:
             return "stop"
         info["running_since"] = _iso(time.time())
-        planned[stage] = stage_options(args, stage, command, variant, pretrained, work, results, dev, remaining, threads)
+        planned[stage] = stage_options(args, stage, command, variant, pretrained, work, results, dev, remaining,
+                                       threads)
         return planned[stage].argv
 
     def conclude(stage: str, argv: list[str], code: int, t0: float, t1: float, terminated: bool = False) -> bool:

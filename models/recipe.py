@@ -5,50 +5,25 @@ A recipe is a deliberate departure from MODEL.md (records say `faithful: false` 
 setting), made to reach the best dev accuracy within a wall-time budget on a given machine.
 `cpu-60` is the one for 60 minutes on 2 CPU cores. `--set key=value` changes any setting, which
 is how the ablation candidates are run: each is a record with its settings, so the report can
-put them side by side.
+put them side by side. From Python: `run(recipe, RecipeRun(...), on_dev=None) -> Record`.
 
-Levers, each a setting (MODEL.md's value in brackets):
-  model size      n_layer, n_head, n_embd [4, 8, 256]: a smaller model runs more epochs
-  dropout         [0.1]: memorising facts is what pretraining is for here
-  schedule        once: warm-up, one cosine decay over the run [course: cyclic, 200 epochs]
-  lr_floor        the schedule's lowest multiplier [0.1: a once run is flat for its last fifth]; 0: the
-                  decay ends at zero, since the accuracy moved by +-10 of 500 between epochs at 0.1x
+Levers, each a setting of Recipe (MODEL.md's value in brackets; what each did, measured:
+docs/cpu-recipe.md, "The levers, setting by setting"):
+  model size      n_layer, n_head, n_embd [4, 8, 256]
+  dropout         [0.1]
+  schedule        once: warm-up, one cosine decay over the run [course: cyclic]
+  lr_floor        the schedule's lowest multiplier [0.1]
   mix_questions   copies of the training questions mixed into every pretraining epoch [0]
-                  (see models.data.MixedDataset)
-  position_shift  each pretraining example starts at a random position 0..shift [0]; tried at
-                  64 because a dev person's line moved by 10 characters is completed half as
-                  often, but it lowered both the probe and the accuracy (report: recipe table)
-  finetune_*      a finetune after pretraining [10 epochs, batch 256, lr 6e-4]; none: the
-                  questions are mixed in, and a 2-epoch finetune lowered the accuracy in each of 3
-                  runs (61 -> 56, 59 -> 49, 77 -> 62 of 500)
-  qk_norm         LayerNorm on queries and keys [off]: bounds the logits (relative to its gains), so a higher learning
-                  rate does not collapse the attention; measured slower than lr 3e-3 without it
-  line_form       question: pretraining lines read "Where was Title born? Sentence" [wiki: as in
-                  wiki.txt], because a memorised fact is keyed on the text before the name: the name then
-                  sits where the question puts it; measured 56/500 against 29/500 (seed 0)
-  truncate_min    shortest truncation of a line before span corruption [4; the longest is 112]:
-                  a dev person's birthplace ends about 74 characters into a question-form line, so
-                  U{4..112} cuts it away in 65% of the examples; at 80 in 18%, for 1.6x the time
-                  per epoch (66 epochs instead of 105): 77/500 against 61/500 before the finetune
-  head_crop       the chance that a pretraining example drops the sentence's words between the name
-                  and a later word (one of the first 64 characters; data.crop_points) [0]: a fact is then
-                  seen right after the name, as the question needs it, and not only after the words
-                  wiki.txt puts before it (Allen-Zhu & Li's augmentation, without rewriting). At 0.5 (seed 0): 40/500, and
-                  both probes fell (bio completion 249 -> 104, name recall 113 -> 65); off
-  answer_form     what a mixed-in training question is followed by [direct: the answer]; recall: the person's
-                  sentence up to the answer, then ⁇ and the answer (data.recall_answer), so the answer is read from
-                  text the model has just written: 18/500 at seed 0, because after the ⁇ the model no longer
-                  continues the sentence it wrote (recital exact for 108 of 478, then answered for 6);
-                  recall-through writes the answer in the sentence first, then ⁇ and the answer again:
-                  133, 187 and 198 of 500 at 80 epochs (seeds 0-2) against 56 and 40 for direct at 76; the default
-  dtype           bf16: pretraining under bf16 autocast [fp32]. For this 0.88 M-parameter model at batch 32 it is
-                  slower even where bf16 is native: 0.229 against 0.182 s a step on a 2-core Xeon with AVX-512 BF16
-                  and AMX (2026-11-30), so the recipe trains in fp32 on every CPU; the dev evaluation stays fp32
-  pretrain_epochs 130 [650]: 306, 304 and 305 of 500 (seeds 0-2; 44.9, 43.2 and 43.7 min on that Xeon) with
-                  weight decay 0.01; at 110 epochs 239, 245 and 300 (61 apart: the slower seeds were still rising
-                  when the learning rate ran out), at 120 epochs 269 and 305 (seeds 0, 2), at 100 epochs 204 (seed 0),
-                  and 133, 187, 198 at 80 epochs and decay 0.1 (seeds 0-2)
-  weight_decay    0.01 [0.1]: decay pulls memorised weights back towards zero every step
+  position_shift  each pretraining example starts at a random position 0..shift [0]
+  finetune_*      a finetune after pretraining [10 epochs, batch 256, lr 6e-4]
+  qk_norm         LayerNorm on queries and keys [off]
+  line_form       pretraining lines in question form or as in wiki.txt [wiki]
+  truncate_min    shortest truncation of a line before span corruption [4]
+  head_crop       the chance that an example drops the words after the name [0]
+  answer_form     what a mixed-in training question is followed by [direct]
+  dtype           bf16 or fp32 pretraining [fp32]
+  pretrain_epochs [650]
+  weight_decay    [0.1]
 """
 
 from __future__ import annotations

@@ -222,11 +222,6 @@ class Record:
     def accuracy(self) -> float:
         return self.dev_correct / self.dev_total
 
-    @property
-    def extra(self) -> dict:
-        """The fields beyond the required and the common ones, as the file holds them."""
-        return {k: getattr(self, k) for k in self.written if k not in COMMON}
-
     def settings_as_run(self) -> dict:
         """A recipe record's settings, complete: a setting it lacks did not exist when it ran,
         so it ran as SETTINGS_BEFORE_THEY_EXISTED says."""
@@ -270,9 +265,6 @@ class Record:
 
 FILE_FIELDS = tuple(f for f in fields(Record) if f.metadata.get("file", True))
 FILE_NAMES = frozenset(f.name for f in FILE_FIELDS)
-# the fields every record has had (the report's table columns), as against `extra`
-COMMON = frozenset(("name", "variant", "recipe", "faithful", "dev_correct", "dev_total", "device", "device_detail",
-                    "commit", "command", "seed", "wall_seconds", "steps", "dev_accuracy", "metrics_log", "version"))
 
 
 def _check_type(name: str, value, kind) -> None:

@@ -18,7 +18,7 @@ from .common import check_targets, display_path
 
 
 def run(args) -> int:
-    from .attention_entropy import attention_stats, summary
+    from ..attention_entropy import attention_stats, summary
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     labels = args.labels or [Path(c).parent.name for c in args.checkpoints]

@@ -24,7 +24,7 @@ from .common import display_path
 
 
 def _bench_stages(text: str) -> list[str]:
-    from .bench import STAGES
+    from ..bench import STAGES
     stages = [s for s in text.split(",") if s]
     wrong = [s for s in stages if s not in STAGES]
     if wrong or not stages:
@@ -33,7 +33,7 @@ def _bench_stages(text: str) -> list[str]:
 
 
 def run(args) -> int:
-    from .bench import format_rows, run_bench
+    from ..bench import format_rows, run_bench
     compare_only = [flag for flag, given in (("--quick", args.quick), ("--no-epoch", args.no_epoch), ("--bf16", args.bf16),
                                              ("--eval-checkpoint", args.eval_checkpoint),
                                              ("--eval-baseline-count", args.eval_baseline_count),
@@ -62,7 +62,7 @@ def run(args) -> int:
 
 
 def _bench_compare(args, vocab, lines, train, dev, device) -> int:
-    from .bench import STAGES, format_compare, run_compare
+    from ..bench import STAGES, format_compare, run_compare
     eval_models = {}
     for path in args.eval_checkpoint or []:
         model, _ = load_model(path, vocab)

@@ -17,14 +17,14 @@ from ..options import positive_int
 from ..results import check_name, check_record_free, command_line, new_record, write_record
 from ..train import device_name, pick_device
 from .common import (add_record_options, check_targets, data_file, display_path, evaluate_rows, is_default_file,
-                     publish_logs, record_name, show_progress)
-from .training import (TrainingOptions, add_model_options, add_train_options, deadline, finish_faithful, new_config,
-                       open_run, speed_of)
+                     publish_logs, record_name)
+from .training import (TrainingOptions, add_model_options, add_train_options, from_command_line, new_config, open_run,
+                       train_and_save)
 
 
 def finetune(args: TrainingOptions) -> int:
-    """Finetune as `options` say (TrainingOptions; the pipeline calls this directly), then predict
-    the dev set and write the result record (models.record.Record) unless options.no_eval.
+    """Finetune as `args` say (TrainingOptions; the pipeline calls this directly), then predict
+    the dev set and write the result record (models.record.Record) unless args.no_eval.
     Returns the exit status (0); a user's mistake raises UserError."""
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
@@ -58,19 +58,14 @@ def finetune(args: TrainingOptions) -> int:
         return model, {"kind": "finetune", "pretrained": pre, "faithful_config": pre["faithful"]}
 
     run = open_run(args, vocab, "finetune", make_model,
-                    lambda info: "pretrain-finetune" if info.get("pretrained") else "no-pretraining")
+                   lambda info: "pretrain-finetune" if info.get("pretrained") else "no-pretraining")
     if run.info["limit"] is not None:
         train_rows = train_rows[:run.info["limit"]]
     if eval_rows is not None:  # a committed record is never replaced: refused now, not after the training
         for faithful in (True, False):  # faithfulness is known only after the training: both possible names
             check_record_free(record_name(name, run.out_dir.name, faithful), args.results_dir)
     dataset = D.FinetuneDataset(train_rows, vocab)
-    run.info["faithful"] = False
-    speed = speed_of(args, run.info.get("speed"))
-    complete = run.train(dataset, device, progress=show_progress(args), speed=speed, deadline=deadline(args))
-    run.info["faithful"] = finish_faithful(run, len(dataset)) and is_default_file(train_path, ddir, D.TRAIN_TSV)
-    run.info["device"] = device_name(device)
-    run.save_model_only()
+    complete = train_and_save(run, dataset, device, args, is_default_file(train_path, ddir, D.TRAIN_TSV))
     print(f"finetuned {describe(run.model.config)} ({run.info['recipe']}): {run.step} steps in "
           f"{run.wall_seconds:.1f} s -> {run.model_path}")
     if not complete and args.time_limit:
@@ -87,7 +82,7 @@ def finetune(args: TrainingOptions) -> int:
     pre = run.info.get("pretrained")
     chosen = record_name(name, run.out_dir.name, faithful)
     logs = publish_logs(args.results_dir, chosen, run.log_path,
-                         args.pretrained and Path(args.pretrained).parent / "metrics.jsonl")
+                        args.pretrained and Path(args.pretrained).parent / "metrics.jsonl")
     record = new_record(
         name=chosen, variant=run.model.config.variant, recipe=run.info["recipe"], faithful=faithful,
         device=device_name(device), command=command_line(args.argv), seed=run.cfg.seed,
@@ -102,14 +97,9 @@ def finetune(args: TrainingOptions) -> int:
     return 0
 
 
-def run(args) -> int:
-    """The command line's entry: its namespace as TrainingOptions."""
-    return finetune(TrainingOptions.from_args(args))
-
-
 def add_parser(sub, add) -> None:
     """Register `finetune` and its flags: `add(name, help, run)` (models.cli) returns its subparser."""
-    p = add("finetune", "finetune on the birthplace questions, then evaluate on the dev set", run)
+    p = add("finetune", "finetune on the birthplace questions, then evaluate on the dev set", from_command_line(finetune))
     p.add_argument("--pretrained", type=Path, metavar="CKPT",
                    help="start from this checkpoint (own or course format); its variant is read from it")
     add_model_options(p)

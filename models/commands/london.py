@@ -13,7 +13,7 @@ from .common import add_record_options, check_targets, data_file, display_path, 
 
 
 def run(args) -> int:
-    from .baselines import london
+    from ..baselines import london
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     eval_path = data_file(args.eval_file, ddir, D.DEV_TSV)

@@ -14,7 +14,7 @@ from .common import add_record_options, check_targets, data_file, display_path
 
 
 def run(args) -> int:
-    from .baselines import name_of, nearest_name
+    from ..baselines import name_of, nearest_name
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     train_path = data_file(args.train_file, ddir, D.TRAIN_TSV)

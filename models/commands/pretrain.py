@@ -7,15 +7,15 @@ import torch
 from .. import data as D
 from ..checkpoint import describe
 from ..model import GPT
-from ..train import device_name, pick_device
-from .common import check_targets, show_progress
-from .training import (TrainingOptions, add_model_options, add_train_options, deadline, finish_faithful, new_config,
-                       open_run, speed_of)
+from ..train import pick_device
+from .common import check_targets
+from .training import (TrainingOptions, add_model_options, add_train_options, from_command_line, new_config, open_run,
+                       train_and_save)
 
 
 def pretrain(args: TrainingOptions) -> int:
-    """Pretrain as `options` say (TrainingOptions; the pipeline calls this directly): a new run, or
-    the one in options.out resumed; a checkpoint at the end, at --save-every and at --time-limit.
+    """Pretrain as `args` say (TrainingOptions; the pipeline calls this directly): a new run, or
+    the one in args.out resumed; a checkpoint at the end, at --save-every and at --time-limit.
     Returns the exit status (0); a user's mistake raises UserError."""
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
@@ -32,12 +32,7 @@ def pretrain(args: TrainingOptions) -> int:
     if run.info["limit"] is not None:
         lines = lines[:run.info["limit"]]
     dataset = D.PretrainDataset(lines, vocab, seed=run.cfg.seed)
-    run.info["faithful"] = False
-    speed = speed_of(args, run.info.get("speed"))
-    complete = run.train(dataset, device, progress=show_progress(args), speed=speed, deadline=deadline(args))
-    run.info["faithful"] = finish_faithful(run, len(dataset))
-    run.info["device"] = device_name(device)
-    run.save_model_only()
+    complete = train_and_save(run, dataset, device, args)
     print(f"pretrained {describe(run.model.config)}: {run.step} steps in {run.wall_seconds:.1f} s -> "
           f"{run.model_path}")
     if not complete and args.time_limit:
@@ -45,13 +40,8 @@ def pretrain(args: TrainingOptions) -> int:
     return 0
 
 
-def run(args) -> int:
-    """The command line's entry: its namespace as TrainingOptions."""
-    return pretrain(TrainingOptions.from_args(args))
-
-
 def add_parser(sub, add) -> None:
     """Register `pretrain` and its flags: `add(name, help, run)` (models.cli) returns its subparser."""
-    p = add("pretrain", "pretrain on wiki.txt with span corruption", run)
+    p = add("pretrain", "pretrain on wiki.txt with span corruption", from_command_line(pretrain))
     add_model_options(p)
     add_train_options(p, "650 epochs, batch 128, lr 6e-3")

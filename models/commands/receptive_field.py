@@ -18,7 +18,7 @@ from .common import check_targets, data_file, display_path
 
 
 def run(args) -> int:
-    from .receptive_field import dependence_from_gradients, dependence_from_masks, describe_rule, question_impact
+    from ..receptive_field import dependence_from_gradients, dependence_from_masks, describe_rule, question_impact
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     eval_path = data_file(args.eval_file, ddir, D.DEV_TSV)

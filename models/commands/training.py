@@ -17,8 +17,9 @@ from ..checkpoint_checks import SIZE_LIMITS
 from ..fast import BASELINE, DTYPES, FAST, OPTIMIZERS, Speed
 from ..fileio import UserError
 from ..model import GPT, GPTConfig, VARIANTS, WIRINGS
-from ..options import nonnegative_int, positive_float, positive_int, probability, seed_int, threads_option, trainer_options
-from ..train import COURSE_SCHEDULES, Run, TrainConfig
+from ..options import (nonnegative_int, positive_float, positive_int, probability, seed_int, threads_option,
+                       trainer_options)
+from ..train import COURSE_SCHEDULES, Run, TrainConfig, device_name
 
 
 RUNS_DIR = D.REPO_ROOT / "runs"
@@ -270,3 +271,22 @@ def finish_faithful(run: Run, n_examples: int) -> bool:
     faithful if configured so."""
     complete = run.step >= run.total_steps(n_examples)
     return complete and bool(run.info.get("faithful_config")) and run.info.get("exact", True)
+
+
+def from_command_line(train):
+    """The command-line entry (`run(args) -> int`) of `train`, a function taking TrainingOptions
+    (pretrain.pretrain, finetune.finetune): the argparse namespace read as TrainingOptions."""
+    return lambda args: train(TrainingOptions.from_args(args))
+
+
+def train_and_save(run: Run, dataset, device, args, faithful_data: bool = True) -> bool:
+    """Train `run` on `dataset` as the options `args` say (speed, progress bar, --time-limit), then
+    mark it faithful (finish_faithful, and `faithful_data`: the default data file) or not, name
+    its device and save its model; whether it completed its epochs."""
+    run.info["faithful"] = False
+    speed = speed_of(args, run.info.get("speed"))
+    complete = run.train(dataset, device, progress=not args.no_progress, speed=speed, deadline=deadline(args))
+    run.info["faithful"] = finish_faithful(run, len(dataset)) and faithful_data
+    run.info["device"] = device_name(device)
+    run.save_model_only()
+    return complete
