@@ -57,6 +57,7 @@ def git_commit(root: Path = REPO_ROOT) -> str:
 
 
 def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else the platform's processor, else unknown."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -79,11 +80,13 @@ def cpu_features() -> str:
 
 
 def command_line(argv: list[str] | None = None) -> str:
+    """`python -m models` and `args` (default this process's), shell-quoted: what a record names."""
     args = sys.argv[1:] if argv is None else argv
     return "python -m models " + shlex.join(args)
 
 
 def check_name(name: str) -> str:
+    """`name`, refused with a UserError unless it is letters, digits, '.', '_' or '-' (a file name)."""
     if not _NAME.match(name):
         raise UserError(f"result name {name!r} must be letters, digits, '.', '_' or '-'")
     return name

@@ -18,6 +18,7 @@ from .common import check_targets, display_path
 
 
 def run(args) -> int:
+    """`python -m models attention-entropy` with the parsed `args`; returns the exit status (0)."""
     from ..attention_entropy import attention_stats, summary
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)

@@ -33,6 +33,7 @@ def _bench_stages(text: str) -> list[str]:
 
 
 def run(args) -> int:
+    """`python -m models bench` with the parsed `args`; returns the exit status (0)."""
     from ..bench import format_rows, run_bench
     compare_only = [flag for flag, given in (("--quick", args.quick), ("--no-epoch", args.no_epoch), ("--bf16", args.bf16),
                                              ("--eval-checkpoint", args.eval_checkpoint),

@@ -15,10 +15,12 @@ from ..results import DEFAULT_RESULTS_DIR
 
 
 def data_file(arg: str | None, ddir: Path, default: str) -> Path:
+    """The file a flag names (`arg`), else `default` in the data folder `ddir`."""
     return ddir / default if arg is None else Path(arg)
 
 
 def is_default_file(path: Path, ddir: Path, default: str) -> bool:
+    """Whether `path` is the data folder's own `default` file (what faithful runs read)."""
     try:
         return path.resolve() == (ddir / default).resolve()
     except OSError:
@@ -67,6 +69,7 @@ def record_name(given: str | None, default: str, faithful: bool) -> str:
 
 
 def show_progress(args) -> bool:
+    """Whether to show progress bars (not --no-progress)."""
     return not getattr(args, "no_progress", False)
 
 
@@ -83,6 +86,7 @@ def add_record_options(p, default_name=None) -> None:
 
 
 def evaluate_rows(model, vocab, rows, args, device, dtype="fp32", answer_form="direct"):
+    """Greedy predictions for `rows`' questions, and the seconds they took."""
     t0 = time.perf_counter()
     preds = predict(model, vocab, [r.question for r in rows], batch_size=args.eval_batch_size, device=device,
                     dtype=dtype, progress=show_progress(args), answer_form=answer_form)

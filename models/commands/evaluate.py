@@ -19,6 +19,7 @@ from .common import add_record_options, check_targets, display_path, evaluate_ro
 
 
 def run(args) -> int:
+    """`python -m models evaluate` with the parsed `args`; returns the exit status (0)."""
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     eval_path = Path(args.eval_file)

@@ -11,6 +11,7 @@ from .common import data_file
 
 
 def run(args) -> int:
+    """`python -m models examples` with the parsed `args`; returns the exit status (0)."""
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)
     if args.kind == "pretrain":

@@ -13,6 +13,7 @@ from .common import add_record_options, check_targets, data_file, display_path, 
 
 
 def run(args) -> int:
+    """`python -m models london` with the parsed `args`; returns the exit status (0)."""
     from ..baselines import london
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)

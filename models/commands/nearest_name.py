@@ -14,6 +14,7 @@ from .common import add_record_options, check_targets, data_file, display_path
 
 
 def run(args) -> int:
+    """`python -m models nearest-name` with the parsed `args`; returns the exit status (0)."""
     from ..baselines import name_of, nearest_name
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)

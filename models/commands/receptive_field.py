@@ -18,6 +18,7 @@ from .common import check_targets, data_file, display_path
 
 
 def run(args) -> int:
+    """`python -m models receptive-field` with the parsed `args`; returns the exit status (0)."""
     from ..receptive_field import dependence_from_gradients, dependence_from_masks, describe_rule, question_impact
     ddir = D.data_dir(args.data_dir)
     vocab = D.load_vocab(ddir)

@@ -103,6 +103,7 @@ class TrainingOptions:
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
+    """The model group of flags (MODEL.md's sizes by default)."""
     g = p.add_argument_group("model (defaults: MODEL.md; a resumed or pretrained run's own values)")
     g.add_argument("--variant", choices=VARIANTS, help="vanilla (default) or perceiver")
     g.add_argument("--bottleneck-dim", type=positive_int, metavar="M",
@@ -120,6 +121,7 @@ MODEL_KEYS = ("variant", "bottleneck_dim", "perceiver_wiring", "n_layer", "n_hea
 
 
 def requested_model(args) -> dict:
+    """The model options given (None where not), by GPTConfig field."""
     return {k: getattr(args, k) for k in MODEL_KEYS}
 
 
@@ -151,6 +153,7 @@ def faithful_model(config: GPTConfig) -> bool:
 
 
 def add_train_options(p: argparse.ArgumentParser, recipe_note: str) -> None:
+    """The training group of flags, then the speed group; `recipe_note` names MODEL.md's defaults."""
     g = p.add_argument_group(f"training (defaults: MODEL.md, {recipe_note})")
     g.add_argument("--epochs", type=positive_int, help="epochs")
     g.add_argument("--batch-size", type=positive_int, help="batch size")
@@ -175,10 +178,12 @@ def add_train_options(p: argparse.ArgumentParser, recipe_note: str) -> None:
 
 
 def deadline(args) -> float | None:
+    """The time.monotonic() at which --time-limit stops the run, or None."""
     return None if not args.time_limit else args.started + args.time_limit
 
 
 def add_speed_options(p: argparse.ArgumentParser) -> None:
+    """The speed group of flags: how a step is computed (docs/speed.md)."""
     g = p.add_argument_group("speed (how a step is computed, not what: docs/speed.md; a resumed run keeps "
                              "its own unless told)")
     g.add_argument("--baseline", action="store_true",
@@ -227,6 +232,7 @@ def claim_run_dir(args, command: str, config: GPTConfig | None = None) -> Path:
 
 
 def train_config_of(args, recipe: str, seed_default: int = 0) -> TrainConfig:
+    """The TrainConfig of a new run: MODEL.md's schedule `recipe` (COURSE_SCHEDULES), changed by the flags given."""
     defaults = COURSE_SCHEDULES[recipe]
     return TrainConfig(epochs=args.epochs or defaults["epochs"], batch_size=args.batch_size or defaults["batch_size"],
                        lr=args.lr or defaults["lr"], seed=seed_default if args.seed is None else args.seed,
@@ -235,11 +241,13 @@ def train_config_of(args, recipe: str, seed_default: int = 0) -> TrainConfig:
 
 
 def faithful_training(cfg: TrainConfig, recipe: str, limit) -> bool:
+    """Whether `cfg` is exactly MODEL.md's schedule `recipe` on the whole data (no --limit)."""
     return limit is None and cfg == TrainConfig(**COURSE_SCHEDULES[recipe], seed=cfg.seed, max_steps=cfg.max_steps,
                                                 save_every=cfg.save_every)
 
 
 def cfg_overrides(args) -> dict:
+    """The training options given, for a resumed run to check against its own."""
     return {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
             "max_steps": args.max_steps, "save_every": args.save_every or None, "decay": args.decay,
             "shuffle": args.shuffle}
