@@ -1,7 +1,8 @@
 """`python -m models pipeline`: the course's whole experiment in one command.
 
 Stages, each a `python -m models` command (so every record, log and checkpoint is exactly what
-that command writes), grouped in three chains that do not depend on each other
+that command writes; in this process the command's function is called with typed options,
+stage_options, whose command line the records name), grouped in three chains that do not depend on each other
 (vanilla-no-pretraining; vanilla-pretrain -> its finetune; perceiver-pretrain -> its finetune):
 
   vanilla-no-pretraining           finetune vanilla from scratch (75 epochs) + dev evaluation

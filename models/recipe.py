@@ -198,7 +198,8 @@ class RecipeRun:
     (`recipe_name`, for the record), the seed, the record's name (None: default_record_name) and
     folder (None: runs/results, or runs/recipe-smoke/results with `smoke`), the run folder (None:
     runs/recipe/<name>), the device, the data folder, `smoke` (48 lines, 20 dev questions), progress
-    bars, and the command line the record names (None: this process's)."""
+    bars, the command line the record names (None: this process's), and, for a sweep's trial,
+    what the record says of it."""
 
     recipe_name: str = "cpu-60"
     seed: int = 0
@@ -210,6 +211,7 @@ class RecipeRun:
     smoke: bool = False
     progress: bool = True
     argv: list[str] | None = None
+    sweep: dict | None = None  # a sweep trial's study, trial, params...: the record's `sweep` field
 
 
 def default_record_name(recipe: Recipe, options: RecipeRun) -> str:
@@ -243,12 +245,13 @@ def run_recipe(args) -> int:
     return 0
 
 
-def run(recipe: Recipe, options: RecipeRun, on_dev: Callable[[dict], None] | None = None) -> Record:
+def run(recipe: Recipe, options: RecipeRun, on_dev: Callable[[int, int, int], None] | None = None) -> Record:
     """Train and evaluate `recipe` as `options` say, timed from this call to the last dev and test
     prediction, and write its result record (models.record.Record), which is returned. `on_dev`,
-    when given, is called with each point of the accuracy-time curve as it is measured during
-    pretraining (stage, epoch, step, seconds, dev_correct). Raises UserError for a record name
-    already committed, smoke records aimed at report/results, or missing data."""
+    when given, is called as on_dev(epoch, dev_correct, dev_total) after each dev evaluation during
+    pretraining (every `eval_every` epochs, the record's `curve`); an exception it raises (e.g.
+    optuna.TrialPruned) ends the run there, without a record. Raises UserError for a record name
+    already committed, smoke records aimed at report/results, or missing data, before training."""
     started = time.perf_counter()
     seed = options.seed
     name = check_name(options.name or default_record_name(recipe, options))
@@ -301,8 +304,8 @@ def run(recipe: Recipe, options: RecipeRun, on_dev: Callable[[dict], None] | Non
             correct, _ = evaluate(run.model)
             curve.append({"stage": "pretrain", "epoch": done, "step": run.step,
                           "seconds": round(time.perf_counter() - started, 3), "dev_correct": correct})
-            if on_dev is not None:
-                on_dev(dict(curve[-1]))
+            if on_dev is not None:  # what it raises (e.g. optuna.TrialPruned) ends the run here, without a record
+                on_dev(done, correct, len(answers))
             print(("\n" if progress else "") + f"[recipe] pretraining epoch {done}: {correct}/{len(answers)} on the "
                   f"dev set after {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -373,7 +376,8 @@ def run(recipe: Recipe, options: RecipeRun, on_dev: Callable[[dict], None] | Non
         smoke=options.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
         test_file=str(ddir / D.TEST_INPUTS), test_total=len(test_preds), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss, projected_seconds=projection.get("seconds"),
-        **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}))
+        **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}),
+        **({"sweep": options.sweep} if options.sweep is not None else {}))
     path = write_record(record, results)
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "

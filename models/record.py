@@ -118,6 +118,7 @@ class Record:
     test_total: int | None = _field(int, "test questions predicted")
     final_pretrain_loss: float | None = _field(NUMBER, "mean loss of the last pretraining epoch")
     recall_left_out: int | None = _field(int, "training questions left out of a recall answer form")
+    sweep: dict | None = _field(dict, "a sweep trial's study, trial, storage, worker, params and space")
     # the pipeline (`python -m models pipeline`)
     pipeline: dict | None = _field(dict, "the pipeline's command, stage seconds, jobs and concurrent stages")
     # notes added to committed records after the run (provenance, corrections)
