@@ -12,7 +12,7 @@ import torch
 from .data import PretrainDataset, FinetuneDataset, Vocab, batches
 from .evaluate import predict
 from .model import GPT, GPTConfig
-from .train import RECIPES, TrainConfig, step_lr
+from .train import COURSE_SCHEDULES, TrainConfig, step_lr
 
 
 def _sync(device: torch.device) -> None:
@@ -79,7 +79,7 @@ def run_bench(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: li
         for stage, dataset, recipe in (("pretrain", pre, "pretrain"), ("finetune", fin, "no-pretraining")):
             if log:
                 log(f"[bench] {stage} {variant}: {warmup} warm-up and {steps} timed steps")
-            r = bench_training(config, dataset, RECIPES[recipe]["batch_size"], RECIPES[recipe]["lr"],
+            r = bench_training(config, dataset, COURSE_SCHEDULES[recipe]["batch_size"], COURSE_SCHEDULES[recipe]["lr"],
                                steps, warmup, device, seed)
             rows.append({"stage": stage, "variant": variant, "unit": "tokens/s", **r})
         if log:
@@ -240,7 +240,7 @@ def run_compare(vocab: Vocab, wiki_lines: list[str], train_rows, dev_questions: 
         for stage, dataset, recipe in (("pretrain", pre, "pretrain"), ("finetune", fin, "no-pretraining")):
             if stage not in stages:
                 continue
-            r = compare_training(config, dataset, RECIPES[recipe]["batch_size"], RECIPES[recipe]["lr"], steps, warmup,
+            r = compare_training(config, dataset, COURSE_SCHEDULES[recipe]["batch_size"], COURSE_SCHEDULES[recipe]["lr"], steps, warmup,
                                  device, seed, epoch=epoch and stage == "pretrain", bf16=bf16)
             if stage != "pretrain":
                 r.pop("epoch_seconds_fast")

@@ -1,20 +1,10 @@
-"""Command-line building blocks shared by every `python -m models` command: one-line usage
-errors, checked argument types, and the option groups that several commands share."""
+"""Command-line building blocks shared by every `python -m models` command: checked argument
+types and the option groups that several commands share (the one-line parser itself:
+fileguard.parsing.OneLineParser)."""
 
 from __future__ import annotations
 
 import argparse
-
-
-class UsageError(Exception):
-    pass
-
-
-class Parser(argparse.ArgumentParser):
-    """Bad flags become one line on stderr too (raised, printed by main)."""
-
-    def error(self, message):
-        raise UsageError(message)
 
 
 def _checked(kind, name: str, ok, requirement: str):

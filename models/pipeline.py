@@ -1,7 +1,8 @@
 """`python -m models pipeline`: the course's whole experiment in one command.
 
 Stages, each a `python -m models` command (so every record, log and checkpoint is exactly what
-that command writes), grouped in three chains that do not depend on each other
+that command writes; in this process the command's function is called with typed options,
+stage_options, whose command line the records name), grouped in three chains that do not depend on each other
 (vanilla-no-pretraining; vanilla-pretrain -> its finetune; perceiver-pretrain -> its finetune):
 
   vanilla-no-pretraining           finetune vanilla from scratch (75 epochs) + dev evaluation
@@ -40,18 +41,22 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 from . import data as D
+from .commands.common import exit_status
+from .commands.training import TrainingOptions
 from .fileio import UserError, atomic_write_text
 from .options import positive_float, positive_int, seed_int, trainer_options
 from .pipeline_estimate import device_kind, measured_steps, schedule
 from .pipeline_jobs import Chain, chains_of, last_step, run_side_by_side
-from .results import RESULTS_DIR, check_name, check_record_free, command_line, git_commit
-from .train import RECIPES, device_name, pick_device
+from .record import Record
+from .results import RESULTS_DIR, check_name, check_record_free, command_line, git_commit, remember_commit
+from .train import COURSE_SCHEDULES, device_name, pick_device
 
 STAGES = (
     ("vanilla-no-pretraining", "finetune", "vanilla", None),
@@ -60,51 +65,54 @@ STAGES = (
     ("perceiver-pretrain", "pretrain", "perceiver", None),
     ("perceiver-m64-pretrain-finetune", "finetune", "perceiver", "perceiver-pretrain"),
 )
-SMOKE_MODEL = ["--n-layer", "3", "--n-embd", "32", "--n-head", "2"]
-SMOKE_SIZES = {"pretrain": ["--limit", "48", "--epochs", "2", "--batch-size", "16"],
-               "finetune": ["--limit", "48", "--epochs", "2", "--batch-size", "16"]}
+SMOKE_MODEL = dict(n_layer=3, n_embd=32, n_head=2)
+SMOKE_SIZES = {"pretrain": dict(limit=48, epochs=2, batch_size=16),
+               "finetune": dict(limit=48, epochs=2, batch_size=16)}
 SMOKE_DEV = 20
 INCOMPLETE = 3
 SAVE_EVERY = 50 * 23  # pretraining steps between checkpoints: 50 epochs
 
 
-def _stage_argv(args, stage: str, command: str, variant: str, pretrained: str | None, work: Path,
-                results: Path, dev: Path, remaining: float | None, threads: int | None = None) -> list[str]:
+def stage_options(args, stage: str, command: str, variant: str, pretrained: str | None, work: Path,
+                  results: Path, dev: Path, remaining: float | None, threads: int | None = None) -> TrainingOptions:
+    """The options of one stage (`command`: pretrain or finetune) of this pipeline (`args`), typed;
+    its command line is `options.to_argv(command)`, also set as its `argv` (what its record names).
+    `remaining`: the seconds left of --time-limit (whole seconds, at least 1, as the flag says)."""
     out = work / stage
-    argv = [command, "--out", str(out), "--device", args.device, "--no-progress"]
-    if threads:
-        argv += ["--threads", str(threads)]
-    if args.data_dir:
-        argv += ["--data-dir", args.data_dir]
-    if args.seed is not None:
-        argv += ["--seed", str(args.seed)]
-    if args.dtype:
-        argv += ["--dtype", args.dtype]
-    if args.compile:
-        argv += ["--compile"]
-    if args.baseline:
-        argv += ["--baseline"]
-    if args.decay:
-        argv += ["--decay", args.decay]
-    if args.shuffle is not None:
-        argv += ["--shuffle" if args.shuffle else "--no-shuffle"]
+    options = dict(out=out, device=args.device, no_progress=True, threads=threads or None,
+                   data_dir=args.data_dir or None, seed=args.seed, dtype=args.dtype or None,
+                   compile=True if args.compile else None, baseline=bool(args.baseline), decay=args.decay or None,
+                   shuffle=args.shuffle)
     if remaining is not None:
-        argv += ["--time-limit", f"{max(remaining, 1.0):.0f}"]
+        options["time_limit"] = float(f"{max(remaining, 1.0):.0f}")
     if (out / "state.pt").exists():
-        argv += ["--resume"]
+        options["resume"] = True
     elif pretrained is None:
-        argv += ["--variant", variant] + (SMOKE_MODEL if args.smoke else [])
+        options.update(variant=variant, **(SMOKE_MODEL if args.smoke else {}))
         if variant == "perceiver":
-            argv += ["--bottleneck-dim", "8" if args.smoke else "64"]
+            options["bottleneck_dim"] = 8 if args.smoke else 64
     if args.smoke:
-        argv += SMOKE_SIZES[command]
+        options.update(SMOKE_SIZES[command])
     elif command == "pretrain":  # a checkpoint every 50 epochs, not every epoch (a time limit saves too)
-        argv += ["--save-every", str(SAVE_EVERY)]
+        options["save_every"] = SAVE_EVERY
     if command == "finetune":
         if pretrained is not None:
-            argv += ["--pretrained", str(work / pretrained / "model.safetensors")]
-        argv += ["--name", _record_name(args, stage), "--results-dir", str(results), "--eval-file", str(dev)]
-    return argv
+            options["pretrained"] = work / pretrained / "model.safetensors"
+        options.update(name=_record_name(args, stage), results_dir=results, eval_file=str(dev))
+    typed = TrainingOptions(**options)
+    return replace(typed, argv=typed.to_argv(command))
+
+
+def run_stage(command: str, options: TrainingOptions) -> int:
+    """Run one stage in this process, as `python -m models <options.argv>` would (its exit status,
+    a user's mistake printed as one line, status 2): pretrain or finetune with `options`."""
+    from .commands.finetune import finetune
+    from .commands.pretrain import pretrain
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    remember_commit()  # as each command does: the record names the code its stage started with
+    return exit_status(lambda: (pretrain if command == "pretrain" else finetune)(
+        replace(options, started=time.monotonic())))
 
 
 def _suffix(args) -> str:
@@ -133,15 +141,15 @@ def _iso(t: float) -> str:
 
 def stage_steps(args, command: str, ddir: Path, pretrained: bool = False) -> int:
     """The steps a new stage of this pipeline trains: epochs x ceil(examples / batch), from the
-    smoke sizes or MODEL.md's table (RECIPES; a finetune after pretraining has 10 epochs, one
+    smoke sizes or MODEL.md's table (COURSE_SCHEDULES; a finetune after pretraining has 10 epochs, one
     without 75); the same count `_finished` checks."""
     if args.smoke:
-        sizes = dict(zip(SMOKE_SIZES[command][::2], SMOKE_SIZES[command][1::2]))
-        n, epochs, batch = int(sizes["--limit"]), int(sizes["--epochs"]), int(sizes["--batch-size"])
+        sizes = SMOKE_SIZES[command]
+        n, epochs, batch = sizes["limit"], sizes["epochs"], sizes["batch_size"]
     else:
         n = len(D.read_wiki(ddir / D.WIKI)) if command == "pretrain" else \
             len((ddir / D.TRAIN_TSV).read_text(encoding="utf-8").splitlines())
-        recipe = RECIPES[command if command == "pretrain" else "pretrain-finetune" if pretrained else "no-pretraining"]
+        recipe = COURSE_SCHEDULES[command if command == "pretrain" else "pretrain-finetune" if pretrained else "no-pretraining"]
         epochs, batch = recipe["epochs"], recipe["batch_size"]
     return epochs * -(-n // batch)
 
@@ -158,14 +166,14 @@ def stage_chains(wanted) -> list[Chain]:
 
 
 def run_pipeline(args) -> int:
-    """Run the stages, each as `python -m models ...`; a stage already done is skipped, so the
-    same command continues. With one job (the default on the CPU) the stages run in order in
-    this process through `args.models_main` (the CLI's entry point, handed over by models.cli so
-    that this module need not import it); with --jobs N > 1 the independent chains run side by
-    side, each stage in its own process (models.pipeline_jobs)."""
+    """Run the stages, each as `python -m models pretrain|finetune ...` would; a stage already done
+    is skipped, so the same command continues. With one job (the default on the CPU) the stages
+    run in order in this process (run_stage, with typed options: stage_options); with --jobs
+    N > 1 the independent chains run side by side, each stage in its own process
+    (models.pipeline_jobs) with the same options as its command line."""
+    check_stages(args)
     if args.dry_run:
         return print_plan(args, [s for s in STAGES if not args.stages or s[0] in args.stages])
-    models_main = args.models_main
     started, started_wall = time.monotonic(), time.time()
     device = pick_device(args.device)
     ddir = D.data_dir(args.data_dir)
@@ -195,13 +203,15 @@ def run_pipeline(args) -> int:
             check_record_free(_record_name(args, stage), results)
     threads = args.threads or (max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None)
     by_name = {s[0]: s for s in wanted}
+    planned: dict[str, TrainingOptions] = {}
 
     def save() -> None:
         atomic_write_text(summary_path, json.dumps(summary, indent=2) + "\n")
 
     def prepare(stage: str):
-        """The stage's argv; "done" when it finished before; "waiting" when the stage it needs
-        has not finished; "stop" when the time limit leaves too little to start it."""
+        """The stage's argv (its options kept in `planned`); "done" when it finished before;
+        "waiting" when the stage it needs has not finished; "stop" when the time limit leaves too
+        little to start it."""
         _, command, variant, pretrained = by_name[stage]
         info = summary["stages"].setdefault(stage, {"status": "pending", "seconds": 0.0, "invocations": []})
         if info["status"] == "done":
@@ -213,7 +223,9 @@ def run_pipeline(args) -> int:
         if remaining is not None and remaining < 5:
             return "stop"
         info["running_since"] = _iso(time.time())
-        return _stage_argv(args, stage, command, variant, pretrained, work, results, dev, remaining, threads)
+        planned[stage] = stage_options(args, stage, command, variant, pretrained, work, results, dev, remaining,
+                                       threads)
+        return planned[stage].argv
 
     def conclude(stage: str, argv: list[str], code: int, t0: float, t1: float, terminated: bool = False) -> bool:
         """Record a stage's process (exit status `code`, wall-clock start and end); whether it finished."""
@@ -244,7 +256,7 @@ def run_pipeline(args) -> int:
             print(f"[pipeline] {stage}: python -m models {' '.join(argv)}", flush=True)
             t0 = time.time()
             try:
-                code = models_main(argv)
+                code = run_stage(by_name[stage][1], planned[stage])
             except Exception as e:  # e.g. out of GPU memory: record it, and still export what exists
                 print(f"[pipeline] {stage}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                       file=sys.stderr, flush=True)
@@ -371,12 +383,11 @@ def _annotate(record_path: Path, summary: dict, stage: str, pretrained: str | No
     record's own stages (its pretraining and its finetune) ran, in any call."""
     if not record_path.exists():
         return
-    record = json.loads(record_path.read_text(encoding="utf-8"))
     stages = {s: summary["stages"][s]["seconds"] for s in (pretrained, stage) if s}
-    record["pipeline"] = {"command": summary["command"], "stage_seconds": stages,
-                          "wall_seconds_all_stages": round(sum(stages.values()), 3), "jobs": summary["jobs"],
-                          "concurrent": concurrent_stages(summary, tuple(stages))}
-    atomic_write_text(record_path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    record = Record.read(record_path).with_fields(pipeline={
+        "command": summary["command"], "stage_seconds": stages, "wall_seconds_all_stages": round(sum(stages.values()), 3),
+        "jobs": summary["jobs"], "concurrent": concurrent_stages(summary, tuple(stages))})
+    atomic_write_text(record_path, record.to_json())
 
 
 def concurrent_stages(summary: dict, own: tuple[str, ...]) -> list[str]:

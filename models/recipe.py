@@ -5,50 +5,25 @@ A recipe is a deliberate departure from MODEL.md (records say `faithful: false` 
 setting), made to reach the best dev accuracy within a wall-time budget on a given machine.
 `cpu-60` is the one for 60 minutes on 2 CPU cores. `--set key=value` changes any setting, which
 is how the ablation candidates are run: each is a record with its settings, so the report can
-put them side by side.
+put them side by side. From Python: `run(recipe, RecipeRun(...), on_dev=None) -> Record`.
 
-Levers, each a setting (MODEL.md's value in brackets):
-  model size      n_layer, n_head, n_embd [4, 8, 256]: a smaller model runs more epochs
-  dropout         [0.1]: memorising facts is what pretraining is for here
-  schedule        once: warm-up, one cosine decay over the run [course: cyclic, 200 epochs]
-  lr_floor        the schedule's lowest multiplier [0.1: a once run is flat for its last fifth]; 0: the
-                  decay ends at zero, since the accuracy moved by +-10 of 500 between epochs at 0.1x
+Levers, each a setting of Recipe (MODEL.md's value in brackets; what each did, measured:
+docs/cpu-recipe.md, "The levers, setting by setting"):
+  model size      n_layer, n_head, n_embd [4, 8, 256]
+  dropout         [0.1]
+  schedule        once: warm-up, one cosine decay over the run [course: cyclic]
+  lr_floor        the schedule's lowest multiplier [0.1]
   mix_questions   copies of the training questions mixed into every pretraining epoch [0]
-                  (see models.data.MixedDataset)
-  position_shift  each pretraining example starts at a random position 0..shift [0]; tried at
-                  64 because a dev person's line moved by 10 characters is completed half as
-                  often, but it lowered both the probe and the accuracy (report: recipe table)
-  finetune_*      a finetune after pretraining [10 epochs, batch 256, lr 6e-4]; none: the
-                  questions are mixed in, and a 2-epoch finetune lowered the accuracy in each of 3
-                  runs (61 -> 56, 59 -> 49, 77 -> 62 of 500)
-  qk_norm         LayerNorm on queries and keys [off]: bounds the logits (relative to its gains), so a higher learning
-                  rate does not collapse the attention; measured slower than lr 3e-3 without it
-  line_form       question: pretraining lines read "Where was Title born? Sentence" [wiki: as in
-                  wiki.txt], because a memorised fact is keyed on the text before the name: the name then
-                  sits where the question puts it; measured 56/500 against 29/500 (seed 0)
-  truncate_min    shortest truncation of a line before span corruption [4; the longest is 112]:
-                  a dev person's birthplace ends about 74 characters into a question-form line, so
-                  U{4..112} cuts it away in 65% of the examples; at 80 in 18%, for 1.6x the time
-                  per epoch (66 epochs instead of 105): 77/500 against 61/500 before the finetune
-  head_crop       the chance that a pretraining example drops the sentence's words between the name
-                  and a later word (one of the first 64 characters; data.crop_points) [0]: a fact is then
-                  seen right after the name, as the question needs it, and not only after the words
-                  wiki.txt puts before it (Allen-Zhu & Li's augmentation, without rewriting). At 0.5 (seed 0): 40/500, and
-                  both probes fell (bio completion 249 -> 104, name recall 113 -> 65); off
-  answer_form     what a mixed-in training question is followed by [direct: the answer]; recall: the person's
-                  sentence up to the answer, then ⁇ and the answer (data.recall_answer), so the answer is read from
-                  text the model has just written: 18/500 at seed 0, because after the ⁇ the model no longer
-                  continues the sentence it wrote (recital exact for 108 of 478, then answered for 6);
-                  recall-through writes the answer in the sentence first, then ⁇ and the answer again:
-                  133, 187 and 198 of 500 at 80 epochs (seeds 0-2) against 56 and 40 for direct at 76; the default
-  dtype           bf16: pretraining under bf16 autocast [fp32]. For this 0.88 M-parameter model at batch 32 it is
-                  slower even where bf16 is native: 0.229 against 0.182 s a step on a 2-core Xeon with AVX-512 BF16
-                  and AMX (2026-11-30), so the recipe trains in fp32 on every CPU; the dev evaluation stays fp32
-  pretrain_epochs 130 [650]: 306, 304 and 305 of 500 (seeds 0-2; 44.9, 43.2 and 43.7 min on that Xeon) with
-                  weight decay 0.01; at 110 epochs 239, 245 and 300 (61 apart: the slower seeds were still rising
-                  when the learning rate ran out), at 120 epochs 269 and 305 (seeds 0, 2), at 100 epochs 204 (seed 0),
-                  and 133, 187, 198 at 80 epochs and decay 0.1 (seeds 0-2)
-  weight_decay    0.01 [0.1]: decay pulls memorised weights back towards zero every step
+  position_shift  each pretraining example starts at a random position 0..shift [0]
+  finetune_*      a finetune after pretraining [10 epochs, batch 256, lr 6e-4]
+  qk_norm         LayerNorm on queries and keys [off]
+  line_form       pretraining lines in question form or as in wiki.txt [wiki]
+  truncate_min    shortest truncation of a line before span corruption [4]
+  head_crop       the chance that an example drops the words after the name [0]
+  answer_form     what a mixed-in training question is followed by [direct]
+  dtype           bf16 or fp32 pretraining [fp32]
+  pretrain_epochs [650]
+  weight_decay    [0.1]
 """
 
 from __future__ import annotations
@@ -58,6 +33,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -68,9 +44,10 @@ from .evaluate import (accuracy, bio_completion, bio_completion_line, correct_li
 from .fast import DTYPES, FAST
 from .fileio import UserError, write_lines
 from .options import positive_int, seed_int
+from .record import Record
 from .model import GPT, GPTConfig
 from .results import (DEFAULT_RESULTS_DIR, RESULTS_DIR, check_committed_free, check_name, check_record_free, command_line,
-                      write_record)
+                      new_record, write_record)
 from .train import FINAL_TOKENS, WARMUP_TOKENS, Run, TrainConfig, device_name, pick_device
 
 BLOCK_TOKENS = D.BLOCK_SIZE - 1  # target positions of one example: the schedule's token count
@@ -166,16 +143,19 @@ class Recipe:
                            lr_floor=self.lr_floor)
 
 
-# What a record made before a setting existed ran with (the behaviour the setting made optional),
-# so older records compare against the recipe as it is defined now.
-BEFORE_SETTING = {"qk_norm": False, "line_form": "wiki", "position_shift": 0, "decay": "linear", "shuffle": True,
-                  "truncate_min": D.TRUNCATE_MIN, "lr_floor": 0.1,
-                  "head_crop": 0.0, "answer_form": "direct", "dtype": "fp32"}
-
 RECIPES = {
     # Chosen by the ablations in report/results (recipe records); measured at 60 min on 2 cores.
     "cpu-60": Recipe(),
 }
+
+
+def defined_settings(name: str) -> dict:
+    """The settings of the named recipe as it is defined now (every field of Recipe), e.g. to
+    compare a record's settings with (models.record.Record.settings_changed_from); KeyError for
+    a name that is not a recipe."""
+    return asdict(RECIPES[name])
+
+
 SMOKE = dict(n_layer=2, n_head=2, n_embd=32, pretrain_epochs=2, pretrain_batch=16, finetune_epochs=1,
              finetune_batch=16, eval_every=1, budget_seconds=120.0)
 SMOKE_LINES, SMOKE_DEV = 48, 20
@@ -212,54 +192,94 @@ def settings_changed(recipe: Recipe, base: Recipe) -> dict:
     return {k: v for k, v in asdict(recipe).items() if asdict(base)[k] != v}
 
 
+@dataclass(frozen=True)
+class RecipeRun:
+    """How a recipe is run (what it trains is the Recipe): the named recipe it starts from
+    (`recipe_name`, for the record), the seed, the record's name (None: default_record_name) and
+    folder (None: runs/results, or runs/recipe-smoke/results with `smoke`), the run folder (None:
+    runs/recipe/<name>), the device, the data folder, `smoke` (48 lines, 20 dev questions), progress
+    bars, the command line the record names (None: this process's), and, for a sweep's trial,
+    what the record says of it."""
+
+    recipe_name: str = "cpu-60"
+    seed: int = 0
+    name: str | None = None
+    results_dir: Path | None = None
+    work: Path | None = None
+    device: str = "cpu"
+    data_dir: str | None = None
+    smoke: bool = False
+    progress: bool = True
+    argv: list[str] | None = None
+    sweep: dict | None = None  # a sweep trial's study, trial, params...: the record's `sweep` field
+
+    def results_folder(self) -> Path:
+        """Where the run's record goes: `results_dir`, else runs/recipe-smoke/results (smoke) or runs/results."""
+        return self.results_dir or (D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if self.smoke
+                                    else DEFAULT_RESULTS_DIR)
+
+
+def default_record_name(recipe: Recipe, options: RecipeRun) -> str:
+    """recipe-<name>[-smoke][-custom]-seed<seed>: -custom when `recipe` differs from the named one
+    (with the smoke sizes under --smoke), so that a changed recipe never replaces the recipe's own
+    record."""
+    base = RECIPES[options.recipe_name]
+    if options.smoke:
+        base = replace(base, **SMOKE)
+    custom = "-custom" if settings_changed(recipe, base) else ""
+    return "recipe-" + options.recipe_name + ("-smoke" if options.smoke else "") + custom + f"-seed{options.seed}"
+
+
 def run_recipe(args) -> int:
-    """`python -m models recipe`: the recipe with its `--set` changes, trained (train_recipe) or, with --dry-run,
-    shown as JSON."""
+    """The command line's entry: the named recipe with --set's changes, run (or --dry-run: its
+    settings printed as JSON)."""
     base = RECIPES[args.recipe]
     if args.smoke:
         base = replace(base, **SMOKE)
     recipe = parse_settings(base, args.set or [])
-    seed = args.seed
-    custom = "-custom" if settings_changed(recipe, base) else ""  # never overwrite the recipe's own record
-    name = check_name(args.name or "recipe-" + args.recipe + ("-smoke" if args.smoke else "") + custom + f"-seed{seed}")
+    options = RecipeRun(recipe_name=args.recipe, seed=args.seed, name=args.name,
+                        results_dir=Path(args.results_dir) if args.results_dir else None,
+                        work=Path(args.work) if args.work else None, device=args.device, data_dir=args.data_dir,
+                        smoke=args.smoke, progress=not args.no_progress, argv=args.argv)
+    name = check_name(args.name or default_record_name(recipe, options))
     if args.dry_run:
-        print(json.dumps({"name": name, "seed": seed, "settings": asdict(recipe),
+        print(json.dumps({"name": name, "seed": args.seed, "settings": asdict(recipe),
                           "changed": settings_changed(recipe, RECIPES[args.recipe])}, indent=2))
         return 0
-    train_recipe(args, recipe, name)
+    run(recipe, replace(options, name=name))
     return 0
 
 
-def train_recipe(args, recipe: Recipe, name: str, on_evaluation=None, extra: dict | None = None) -> Path:
-    """Train and evaluate `recipe` as the run `name`, write its record and return the record's path.
-    `args` holds the run's options as `recipe` parses them (recipe: the RECIPES key, seed, smoke, results_dir,
-    work, data_dir, device, no_progress, argv). `on_evaluation(epoch, dev_correct, dev_total)` is called after
-    each pretraining dev evaluation (every `eval_every` epochs); an exception it raises (e.g. optuna.TrialPruned)
-    ends the run there, without a record. `extra`: more fields for the record. Raises UserError (a committed
-    record or predictions file in the way, smoke records aimed at report/results) before any training."""
+def run(recipe: Recipe, options: RecipeRun, on_dev: Callable[[int, int, int], None] | None = None) -> Record:
+    """Train and evaluate `recipe` as `options` say, timed from this call to the last dev and test
+    prediction, and write its result record (models.record.Record), which is returned. `on_dev`,
+    when given, is called as on_dev(epoch, dev_correct, dev_total) after each dev evaluation during
+    pretraining (every `eval_every` epochs, the record's `curve`); an exception it raises (e.g.
+    optuna.TrialPruned) ends the run there, without a record. Raises UserError for a record name
+    already committed, smoke records aimed at report/results, or missing data, before training."""
     started = time.perf_counter()
-    seed = args.seed
-    results = Path(args.results_dir) if args.results_dir else (
-        D.REPO_ROOT / "runs" / "recipe-smoke" / "results" if args.smoke else DEFAULT_RESULTS_DIR)
-    if args.smoke and results.resolve() == RESULTS_DIR.resolve():
+    seed = options.seed
+    name = check_name(options.name or default_record_name(recipe, options))
+    results = options.results_folder()
+    if options.smoke and results.resolve() == RESULTS_DIR.resolve():
         raise UserError("smoke records never go to report/results: choose another --results-dir")
     check_record_free(name, results)  # before an hour of training, not after it
     prediction_paths = {kind: check_committed_free(results / "predictions" / f"{name}{suffix}.txt", "predictions file")
                         for kind, suffix in (("dev", ""), ("test", "-test"))}
-    ddir = D.data_dir(args.data_dir)
+    ddir = D.data_dir(options.data_dir)
     vocab = D.load_vocab(ddir)
     lines = D.read_wiki(ddir / D.WIKI)
     train_rows = D.read_tsv(ddir / D.TRAIN_TSV, vocab, answers=True)
     dev_rows = D.read_tsv(ddir / D.DEV_TSV, vocab, answers=True)
     test_rows = D.read_tsv(ddir / D.TEST_INPUTS, vocab, answers=False)
-    if args.smoke:
+    if options.smoke:
         lines, train_rows, dev_rows = lines[:SMOKE_LINES], train_rows[:SMOKE_LINES], dev_rows[:SMOKE_DEV]
         test_rows = test_rows[:SMOKE_DEV]
-    device = pick_device(args.device)
-    work = Path(args.work) if args.work else D.REPO_ROOT / "runs" / "recipe" / name
+    device = pick_device(options.device)
+    work = options.work or D.REPO_ROOT / "runs" / "recipe" / name
     for stage in ("pretrain", "finetune"):  # a recipe is timed from scratch: never resumed
         shutil.rmtree(work / stage, ignore_errors=True)
-    progress = not args.no_progress
+    progress = options.progress
     questions = [r.question for r in dev_rows]
     answers = [r.answer for r in dev_rows]
     curve: list[dict] = []
@@ -288,10 +308,10 @@ def train_recipe(args, recipe: Recipe, name: str, on_evaluation=None, extra: dic
             correct, _ = evaluate(run.model)
             curve.append({"stage": "pretrain", "epoch": done, "step": run.step,
                           "seconds": round(time.perf_counter() - started, 3), "dev_correct": correct})
+            if on_dev is not None:  # what it raises (e.g. optuna.TrialPruned) ends the run here, without a record
+                on_dev(done, correct, len(answers))
             print(("\n" if progress else "") + f"[recipe] pretraining epoch {done}: {correct}/{len(answers)} on the "
                   f"dev set after {time.perf_counter() - started:.0f} s", flush=True)
-            if on_evaluation:
-                on_evaluation(done, correct, len(answers))
 
     torch.manual_seed(seed)
     model = GPT(recipe.model_config(len(vocab)))
@@ -306,7 +326,7 @@ def train_recipe(args, recipe: Recipe, name: str, on_evaluation=None, extra: dic
               f"the person's sentence, or too long for a block)", flush=True)
     question_set = D.FinetuneDataset(train_rows, vocab)
     mixed = D.MixedDataset(pretrain_set, question_set, recipe.mix_questions) if recipe.mix_questions else pretrain_set
-    info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": args.recipe, "seed": seed, "limit": None,
+    info = {"command": "recipe", "recipe": "cpu-recipe", "recipe_name": options.recipe_name, "seed": seed, "limit": None,
             "faithful": False, "faithful_config": False, "settings": asdict(recipe)}
     print(f"[recipe] {name}: {describe(model.config)}, {parameters:,} parameters; "
           f"pretraining {recipe.pretrain_epochs} epochs of {len(mixed)} examples", flush=True)
@@ -350,21 +370,23 @@ def train_recipe(args, recipe: Recipe, name: str, on_evaluation=None, extra: dic
     write_lines(prediction_paths["dev"], preds)  # beside the record: run folders are not committed, records are
     write_lines(prediction_paths["test"], test_preds)
     threads = torch.get_num_threads()
-    path = write_record(
-        name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
-        command=command_line(args.argv), seed=seed, wall_seconds=wall, steps=steps, dev_correct=correct,
-        dev_total=len(answers), results_dir=results, recipe_name=args.recipe, settings=asdict(recipe),
-        changed=settings_changed(recipe, RECIPES[args.recipe]), budget_seconds=recipe.budget_seconds,
+    record = new_record(
+        name=name, variant=recipe.variant, recipe="cpu-recipe", faithful=False, device=device_name(device),
+        command=command_line(options.argv), seed=seed, wall_seconds=wall, steps=steps, dev_correct=correct,
+        dev_total=len(answers), recipe_name=options.recipe_name, settings=asdict(recipe),
+        changed=settings_changed(recipe, RECIPES[options.recipe_name]), budget_seconds=recipe.budget_seconds,
         within_budget=wall <= recipe.budget_seconds, stage_seconds=stage_seconds, curve=curve, threads=threads,
         config=final_model.config.to_dict(), parameters=parameters,
-        smoke=args.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
+        smoke=options.smoke, predictions=str(prediction_paths["dev"]), test_predictions=str(prediction_paths["test"]),
         test_file=str(ddir / D.TEST_INPUTS), test_total=len(test_preds), run_dir=str(work), bio_completion=probe, name_recall=recall,
         final_pretrain_loss=final_loss, projected_seconds=projection.get("seconds"),
-        **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}), **(extra or {}))
+        **({"recall_left_out": left_out, "recital": recited} if recipe.answer_form != "direct" else {}),
+        **({"sweep": options.sweep} if options.sweep is not None else {}))
+    path = write_record(record, results)
     print(f"[recipe] {name}: {correct}/{len(answers)} in {wall:.0f} s of wall time "
           f"({'within' if wall <= recipe.budget_seconds else 'OVER'} the {recipe.budget_seconds:.0f} s budget); "
           f"record: {path}")
-    return path
+    return replace(record, path=str(path))
 
 
 def add_parser(sub, add) -> None:

@@ -1,4 +1,5 @@
-"""Result records: `<results>/<name>.json`, one per run that yields a dev accuracy.
+"""Writing result records: `<results>/<name>.json`, one per run that yields a dev accuracy
+(what a record holds: models.record.Record).
 
 By default a record goes to runs/results/ (beside the run folders, not committed). Only an
 explicit `--results-dir report/results` writes into report/results/, the committed evidence
@@ -7,7 +8,6 @@ that the report reads; nobody edits records by hand. Written atomically.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re
@@ -18,11 +18,10 @@ from pathlib import Path
 
 from .data import REPO_ROOT
 from .fileio import UserError, atomic_write_text
+from .record import Record
 
 RESULTS_DIR = REPO_ROOT / "report" / "results"  # the committed evidence: written only when asked by name
 DEFAULT_RESULTS_DIR = REPO_ROOT / "runs" / "results"  # where a record goes when no --results-dir is given
-RECIPES = ("no-pretraining", "pretrain-finetune", "london", "nearest-name",
-           "pretrain-only", "unknown", "cpu-recipe")  # pretrain-only, unknown: evaluating a pretrained-only or a course checkpoint; cpu-recipe: `python -m models recipe`
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -58,6 +57,7 @@ def git_commit(root: Path = REPO_ROOT) -> str:
 
 
 def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else the platform's processor, else unknown."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -80,11 +80,13 @@ def cpu_features() -> str:
 
 
 def command_line(argv: list[str] | None = None) -> str:
+    """`python -m models` and `args` (default this process's), shell-quoted: what a record names."""
     args = sys.argv[1:] if argv is None else argv
     return "python -m models " + shlex.join(args)
 
 
 def check_name(name: str) -> str:
+    """`name`, refused with a UserError unless it is letters, digits, '.', '_' or '-' (a file name)."""
     if not _NAME.match(name):
         raise UserError(f"result name {name!r} must be letters, digits, '.', '_' or '-'")
     return name
@@ -108,35 +110,18 @@ def check_committed_free(path: Path, what: str) -> Path:
     return path
 
 
-def relative_paths(value):
-    """`value` with every absolute path (a str or Path of one word starting with "/") written
-    relative to the repository, recursively through dicts and lists: a record names
-    report/results/x.json or ../shared/data/birth_dev.tsv, never a machine's own folders."""
-    if isinstance(value, dict):
-        return {k: relative_paths(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [relative_paths(v) for v in value]
-    if isinstance(value, Path) or (isinstance(value, str) and value.startswith("/") and " " not in value):
-        return os.path.relpath(Path(value), REPO_ROOT)
-    return value
+def new_record(**values) -> Record:
+    """`Record.new(**values)` with `commit` (git_commit) and, for a CPU run, `device_detail`
+    (the CPU's name and features) filled in unless given."""
+    values.setdefault("commit", git_commit())
+    if values.get("device") == "cpu":
+        values.setdefault("device_detail", f"{cpu_name()} ({cpu_features()})")
+    return Record.new(**values)
 
 
-def write_record(name: str, *, variant: str, recipe: str, faithful: bool, device: str, command: str,
-                 seed: int | None, wall_seconds: float, steps: int, dev_correct: int, dev_total: int,
-                 results_dir: Path | None = None, **extra) -> Path:
-    """Write the record and return its path. `extra` adds fields (config, eval_file, metrics_log, ...)."""
-    if recipe not in RECIPES:
-        raise ValueError(f"recipe must be one of {RECIPES}")
-    record = {
-        "name": check_name(name), "variant": variant, "recipe": recipe, "faithful": bool(faithful),
-        "device": device, "commit": git_commit(), "command": command, "seed": seed,
-        "wall_seconds": round(float(wall_seconds), 3), "steps": int(steps),
-        "dev_correct": int(dev_correct), "dev_total": int(dev_total),
-        "dev_accuracy": dev_correct / dev_total if dev_total else None,
-    }
-    if device == "cpu":
-        extra.setdefault("device_detail", f"{cpu_name()} ({cpu_features()})")
-    record.update(relative_paths(extra))
-    path = check_record_free(name, results_dir)
-    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+def write_record(record: Record, results_dir: str | os.PathLike | None = None) -> Path:
+    """Write `record` to `<results_dir>/<record.name>.json` (default runs/results) atomically and
+    return the path; a committed record is never replaced (check_record_free)."""
+    path = check_record_free(record.name, results_dir)
+    atomic_write_text(path, record.to_json())
     return path

@@ -1,6 +1,6 @@
 """`python -m models sweep RECIPE --study NAME`: a worker of an Optuna study over the recipe's settings.
 
-Each trial is an ordinary recipe run (models.recipe.train_recipe) with the settings the sampler chose from
+Each trial is an ordinary recipe run (models.recipe.run) with the settings the sampler chose from
 the space file (models.sweep_space), recorded as recipe records are, under the name
 `sweep-<study>-trial<N>-seed<S>`; its final dev accuracy (0..1) is the objective, maximised. The
 recipe's dev evaluations (every `eval_every` pretraining epochs) are reported to Optuna, whose pruner
@@ -25,14 +25,13 @@ import socket
 import statistics
 import time
 import warnings
-from argparse import Namespace
 from dataclasses import replace
 from pathlib import Path
 
 from . import data as D
 from .fileio import UserError
 from .options import positive_int, seed_int
-from .recipe import RECIPES, SMOKE, train_recipe
+from .recipe import RECIPES, SMOKE, RecipeRun, run
 from .results import check_name
 from .sweep_space import default_space, load_space
 
@@ -233,17 +232,17 @@ def run_sweep(args) -> int:
                 print(f"[sweep] trial {trial.number} pruned at epoch {epoch}: {reason}", flush=True)
                 raise optuna.TrialPruned(f"epoch {epoch}: {reason}")
 
-        run = Namespace(recipe=args.recipe, seed=args.seed, smoke=args.smoke, results_dir=args.results_dir,
-                        work=str(work_root / f"trial{trial.number}"), data_dir=args.data_dir, device=args.device,
-                        no_progress=args.no_progress, argv=args.argv)
         sweep = {"study": args.study, "trial": trial.number, "storage": shown_url(url), "worker": worker,
                  "params": trial.params, "space": space.source, "retry_of": retry_of}
-        path = train_recipe(run, recipe, name, on_evaluation, extra={"sweep": sweep})
-        record = json.loads(path.read_text(encoding="utf-8"))
-        trial.set_user_attr("record", shown_path(path))
-        trial.set_user_attr("wall_seconds", record["wall_seconds"])
-        trial.set_user_attr("within_budget", record["within_budget"])
-        return record["dev_accuracy"]
+        options = RecipeRun(recipe_name=args.recipe, seed=args.seed, name=name,
+                            results_dir=Path(args.results_dir) if args.results_dir else None,
+                            work=work_root / f"trial{trial.number}", device=args.device, data_dir=args.data_dir,
+                            smoke=args.smoke, progress=not args.no_progress, argv=args.argv, sweep=sweep)
+        record = run(recipe, options, on_dev=on_evaluation)
+        trial.set_user_attr("record", shown_path(options.results_folder() / f"{name}.json"))
+        trial.set_user_attr("wall_seconds", record.wall_seconds)
+        trial.set_user_attr("within_budget", record.within_budget)
+        return record.dev_accuracy
 
     while True:
         optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, and queued again (once)

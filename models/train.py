@@ -29,7 +29,7 @@ from .model import GPT, GPTConfig
 WARMUP_TOKENS = 512 * 20
 FINAL_TOKENS = 200 * 2937 * 128  # the course's final_tokens for every run (pretraining set size)
 
-RECIPES = {  # MODEL.md's table: epochs, batch, lr
+COURSE_SCHEDULES = {  # MODEL.md's table: epochs, batch, lr
     "pretrain": dict(epochs=650, batch_size=128, lr=6e-3),
     "no-pretraining": dict(epochs=75, batch_size=256, lr=6e-4),
     "pretrain-finetune": dict(epochs=10, batch_size=256, lr=6e-4),

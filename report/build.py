@@ -358,7 +358,7 @@ def collect_model(ctx: Context, opts: Options, records) -> None:
     for label, variant, recipe, claim_id in EXPECTED_RUNS:
         matching = [r for r in records if r.variant == variant and r.recipe == recipe]
         faithful = [r for r in matching if r.faithful or recipe == "nearest-name"]
-        before = [r for r in matching if r.extra.get("faithful_before_correction")]
+        before = [r for r in matching if r.faithful_before_correction]
         sheet = None
         if claim_id in verdicts.TARGETS:
             det = claims[claim_id]["details"] if claim_id in claims else {}
@@ -470,26 +470,16 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
     if not recipes:
         ctx.missing.append("CPU recipe (python -m models recipe cpu-60): no record yet")
         return None
-    from dataclasses import asdict
+    from models.recipe import defined_settings
 
-    from models.recipe import BEFORE_SETTING, RECIPES
-
-    reference = asdict(RECIPES["cpu-60"])  # the recipe as defined now; records hold the settings they ran
-
-    def diff(r) -> dict:  # a setting a record lacks did not exist when it ran: it ran as BEFORE_SETTING says
-        settings = {**BEFORE_SETTING, **r.extra.get("settings", {})}
-        return {k: settings[k] for k in reference if k in settings and settings[k] != reference[k]}
-
-    diffs = {id(r): diff(r) for r in recipes}
+    reference = defined_settings("cpu-60")  # the recipe as defined now; records hold the settings they ran
+    diffs = {id(r): r.settings_changed_from(reference) for r in recipes}
     finals = sorted((r for r in recipes if not diffs[id(r)]), key=lambda r: (r.seed is None, r.seed))
     rows = []
     for r in sorted(recipes, key=lambda r: (bool(diffs[id(r)]), -r.accuracy, r.name)):
-        settings = r.extra.get("settings", {})
-        rows.append({"record": r, "diff": diffs[id(r)], "epochs": settings.get("pretrain_epochs"),
-                     "bio": r.extra.get("bio_completion"), "recall": r.extra.get("name_recall"),
-                     "recital": r.extra.get("recital"),
-                     "loss": r.extra.get("final_pretrain_loss"),
-                     "budget": r.extra.get("budget_seconds"), "within": r.extra.get("within_budget"),
+        rows.append({"record": r, "diff": diffs[id(r)], "epochs": (r.settings or {}).get("pretrain_epochs"),
+                     "bio": r.bio_completion, "recall": r.name_recall, "recital": r.recital,
+                     "loss": r.final_pretrain_loss, "budget": r.budget_seconds, "within": r.within_budget,
                      "count": Count(r.dev_correct, r.dev_total)})
     summary = None
     if finals:
@@ -499,17 +489,17 @@ def collect_recipe(ctx: Context, recipes) -> dict | None:
                    "counts": [r.dev_correct for r in finals], "totals": [r.dev_total for r in finals],
                    # what stands between the seeds and the mark, each empty or zero where that part is met;
                    # counts are compared as counts of RECIPE_OF (the mark's unit), whatever the dev set's size
-                   "over_budget": [r.seed for r in finals if not r.extra.get("within_budget")],
+                   "over_budget": [r.seed for r in finals if not r.within_budget],
                    "below": [r.seed for r in finals if r.dev_correct < RECIPE_TARGET * r.dev_total / RECIPE_OF],
                    "apart": RECIPE_OF * (max(accs) - min(accs))}
     # the figure: the recipe's seeds, and the three best records that differ from it (the levers that
     # mattered); every record is in the table
     levers = sorted((r for r in recipes if diffs[id(r)]), key=lambda r: (-r.accuracy, r.name))[:3]
     curves = [(_curve_label(r, diffs[id(r)]), [(p["seconds"], p["dev_correct"] / r.dev_total)
-                                                for p in r.extra.get("curve", [])])
-              for r in finals + levers if r.extra.get("curve")]
+                                                for p in r.curve or []])
+              for r in finals + levers if r.curve]
     if curves:
-        budget = max((r.extra.get("budget_seconds") or 0) for r in recipes) or None
+        budget = max((r.budget_seconds or 0) for r in recipes) or None
         ctx.figures.append(FigureFile(
             "figures/model_recipe.png", "CPU recipe: dev accuracy against wall time",
             "Each line is one recipe record (python -m models recipe): the recipe as defined, one line a seed, "

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from fileguard.parsing import OneLineParser, UsageError, exit_with
+
 EPILOG = """\
 The report reads recorded results only (report/results/*.json, written by `python -m models`);
 it never trains. It decides every claim of ../shared/seed/CLAIMS.md (derivations/), reruns the
@@ -12,13 +14,6 @@ variance sweep (simulate/, fixed seed, about a minute on 2 cores) and draws the 
 The output is deterministic, so `--check` can compare a fresh generation with the files on disk:
 it exits 1, naming the stale files, when they differ, and 0 when they are current.
 Exit status: 0 success, 1 stale (--check), 2 a usage or input error."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """User mistakes end in one line on stderr and exit status 2."""
-
-    def error(self, message: str) -> None:  # noqa: D401 - argparse's API
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +50,16 @@ def _rel(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build or check the report (or a feedback page) as `argv` says; return the exit status (0
+    done, 1 stale with --check); a user's mistake is one line on stderr and SystemExit(2)."""
     parser = build_parser()
+    try:
+        return _run(parser, argv)
+    except UsageError as exc:
+        exit_with(parser.prog, exc)
+
+
+def _run(parser: OneLineParser, argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out}: not a folder")

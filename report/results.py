@@ -1,80 +1,22 @@
 """Reading the result records that `models/` writes: `report/results/<name>.json`.
 
-A record is one run that produced a dev accuracy (see the `models/` issue for its
-fields). The report only reads them; a record that is not valid JSON or lacks a
-required field is a user-visible error naming the file.
+A record is one run that produced a dev accuracy; its fields are declared once, by
+models.record.Record. The report only reads them; a record that is not valid JSON, lacks a
+required field or holds one the type does not declare is a user-visible error naming the file.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-REQUIRED = {"name": str, "variant": str, "recipe": str, "faithful": bool, "dev_correct": int, "dev_total": int}
-KNOWN = tuple(REQUIRED) + ("device", "device_detail", "commit", "command", "seed", "wall_seconds", "steps",
-                           "dev_accuracy", "metrics_log")
+from models.record import Record, RecordError
 
+__all__ = ["Record", "ResultsError", "parse_record", "load_records", "load_analysis", "MetricsLog", "read_metrics",
+           "find_metrics"]
 
 class ResultsError(Exception):
     """A record that cannot be used; the message is one line naming the file."""
-
-
-@dataclass(frozen=True)
-class Record:
-    name: str
-    variant: str
-    recipe: str
-    faithful: bool
-    dev_correct: int
-    dev_total: int
-    path: str                      # as shown in the report, relative to the repository
-    device: str | None = None
-    device_detail: str | None = None
-    commit: str | None = None
-    command: str | None = None
-    seed: int | None = None
-    wall_seconds: float | None = None
-    steps: int | None = None
-    metrics_log: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    @property
-    def accuracy(self) -> float:
-        return self.dev_correct / self.dev_total
-
-    def config(self) -> dict:
-        cfg = self.extra.get("config")
-        return cfg if isinstance(cfg, dict) else {}
-
-    def describe_config(self) -> str:
-        """The model options that matter for comparing runs, in a few words."""
-        cfg = self.config()
-        parts = []
-        if self.variant == "perceiver":
-            if "bottleneck_dim" in cfg:
-                parts.append(f"m = {cfg['bottleneck_dim']}")
-            if "perceiver_wiring" in cfg:
-                parts.append(f"{cfg['perceiver_wiring']} wiring")
-        for key in ("n_layer", "n_embd"):
-            if key in cfg and cfg[key] != {"n_layer": 4, "n_embd": 256}[key]:
-                parts.append(f"{key} = {cfg[key]}")
-        if self.extra.get("limit"):
-            parts.append(f"first {self.extra['limit']} training lines")
-        return ", ".join(parts) or self.variant
-
-    def device_text(self) -> str:
-        if not self.device:
-            return "—"
-        if self.device_detail and self.device_detail != self.device:
-            return f"{self.device} ({self.device_detail})"
-        return self.device
-
-    def commit_text(self) -> str:
-        if not self.commit:
-            return "—"
-        head, _, rest = self.commit.partition("-")
-        return head[:10] + (f"-{rest}" if rest else "")
 
 
 def _display(path: Path, root: Path) -> str:
@@ -85,34 +27,18 @@ def _display(path: Path, root: Path) -> str:
 
 
 def parse_record(path: Path, root: Path) -> Record:
+    """The record in `path` (models.record.Record, its `path` as the report shows it: relative to
+    `root`); ResultsError naming the file when it cannot be read or is not a record."""
     shown = _display(path, root)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        return Record.from_dict(data, shown)
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{shown}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{shown}: cannot read ({exc})") from None
-    if not isinstance(data, dict):
-        raise ResultsError(f"{shown}: expected a JSON object")
-    for key, kind in REQUIRED.items():
-        if key not in data:
-            raise ResultsError(f"{shown}: missing field {key!r}")
-        value = data[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ResultsError(f"{shown}: field {key!r} must be {kind.__name__}, not {type(value).__name__}")
-    if not (0 <= data["dev_correct"] <= data["dev_total"]) or data["dev_total"] == 0:
-        raise ResultsError(f"{shown}: dev_correct ({data['dev_correct']}) must lie in 0..dev_total "
-                           f"({data['dev_total']}), dev_total above 0")
-    get = data.get
-    wall = get("wall_seconds")
-    return Record(
-        name=data["name"], variant=data["variant"], recipe=data["recipe"], faithful=data["faithful"],
-        dev_correct=data["dev_correct"], dev_total=data["dev_total"], path=shown,
-        device=get("device"), device_detail=get("device_detail"), commit=get("commit"), command=get("command"),
-        seed=get("seed"), wall_seconds=float(wall) if isinstance(wall, (int, float)) else None,
-        steps=get("steps"), metrics_log=get("metrics_log"),
-        extra={k: v for k, v in data.items() if k not in KNOWN},
-    )
+    except RecordError as exc:
+        raise ResultsError(f"{shown}: {exc}") from None
 
 
 def load_records(results_dir: Path, root: Path) -> list[Record]:

@@ -112,7 +112,7 @@ def recipe_notes(ctx: Context) -> list[str]:
     by_note: dict[str, list[str]] = {}
     for row in ctx.model["recipe"]["rows"]:
         for key in RECIPE_NOTE_KEYS:
-            note = row["record"].extra.get(key)
+            note = getattr(row["record"], key)
             if note:
                 by_note.setdefault(note, []).append(f"`{row['record'].name}`")
     return [f"{', '.join(names)}: {note.rstrip('.')}." for note, names in by_note.items()]

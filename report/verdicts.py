@@ -99,7 +99,7 @@ def matching(records: list[Record], recipe: str, variant: str) -> list[Record]:
 def reproduction_records(records: list[Record], recipe: str, variant: str) -> list[Record]:
     """The faithful dev-set runs of (recipe, variant) that the rule pools."""
     return [r for r in matching(records, recipe, variant)
-            if r.faithful and r.dev_total == DEV_TOTAL and not r.extra.get("replicate_of")]
+            if r.faithful and r.dev_total == DEV_TOTAL and not r.replicate_of]
 
 
 def decide_accuracy(claim: ProofResult, records: list[Record], why: str = "") -> ProofResult:
@@ -111,7 +111,7 @@ def decide_accuracy(claim: ProofResult, records: list[Record], why: str = "") ->
     details = dict(claim.details) | {"sheet": sheet.text(), "records": [r.name for r in used]}
     decided_by = "report.verdicts.decide_accuracy"
     if not used:
-        before = [r for r in others if r.extra.get("faithful_before_correction")]
+        before = [r for r in others if r.faithful_before_correction]
         rest = [r for r in others if r not in before]
         note = (f"; {len(rest)} non-faithful run(s) exist ({', '.join(r.name for r in rest)}), which the rule does not use"
                 if rest else "")
@@ -139,7 +139,7 @@ def decide_accuracy(claim: ProofResult, records: list[Record], why: str = "") ->
                 f"Fisher's exact test p = {p:.3g} (rule: holds when p ≥ {ALPHA}); {words}, and the reproduction "
                 f"{'meets' if met else 'misses'} it")
     if outside:
-        replicates = [r for r in matching(records, recipe, variant) if r.extra.get("replicate_of")]
+        replicates = [r for r in matching(records, recipe, variant) if r.replicate_of]
         rep_text = ("; re-finetuning the same pretrained model gave " +
                     ", ".join(f"{r.dev_correct}/{r.dev_total}" for r in replicates)) if replicates else ""
         evidence = (f"withheld: the faithful reproduction {repro.text()} [{runs}] lies, with its whole 95% interval, outside the range others report "
@@ -185,7 +185,7 @@ def decide_nearest_name(claim: ProofResult, records: list[Record]) -> ProofResul
     base_src = "the recorded London baseline" if london else "MODEL.md's London baseline (no record yet)"
     p = fisher_p(n, base, alternative="greater")
     verdict = HOLDS if p >= ALPHA else FAILS
-    unseen = nearest[0].extra.get("unseen_names")
+    unseen = nearest[0].unseen_names
     unseen_text = f"{unseen} of {n.total} dev names never occur in the training file, so the strategy is what " \
                   "an unseen name would get; " if unseen is not None else ""
     evidence = (f"{unseen_text}the nearest-name baseline scores {n.text()} against {base.text()} for {base_src}: "

@@ -53,7 +53,7 @@ class Mutation:
 
 MUTATIONS = [
     # ---- the bugs named in issue 27
-    Mutation("finetune-fresh-weights", "models/cli.py",
+    Mutation("finetune-fresh-weights", "models/commands/finetune.py",
              'return model, {"kind": "finetune", "pretrained": pre',
              'return GPT(model.config), {"kind": "finetune", "pretrained": pre',
              "finetune --pretrained silently starts from fresh weights", ("tests/test_models_cli.py",)),
@@ -114,7 +114,7 @@ MUTATIONS = [
     Mutation("span-never-at-end", "models/data.py",
              "start = rng.randint(0, n - span)", "start = rng.randint(0, max(0, n - span - 1))",
              "the span never ends the truncated text", ("tests/test_models_data.py",)),
-    Mutation("pretrained-dropout-reload-lost", "models/cli.py",
+    Mutation("pretrained-dropout-reload-lost", "models/commands/finetune.py",
              "            model.load_state_dict(state)\n        pre = {", "        pre = {",
              "finetune --pretrained --dropout X rebuilds the model without its weights", ("tests/test_models_cli.py",)),
     Mutation("lr-progress-clamped", "models/train.py",

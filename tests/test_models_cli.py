@@ -255,8 +255,8 @@ def test_every_option_is_explained():
 @pytest.mark.parametrize("line_form", ["question", "wiki", "limerick"])
 def test_evaluate_probes_a_recipe_on_the_lines_it_was_trained_on(pipeline, vocab, tmp_path, capsys, monkeypatch,
                                                                  line_form):
-    from models import cli
     from models.checkpoint import load_model, save_model
+    from models.commands import evaluate as cli
     tmp, dev, _ = pipeline
     model, _ = load_model(tmp / "ft" / "model.safetensors", vocab)
     ckpt = tmp_path / "recipe.safetensors"
@@ -409,17 +409,17 @@ def test_the_real_process_exits_2_without_a_traceback(tmp_path):
 
 def test_faithful_means_exactly_model_md():
     from argparse import Namespace
-    from models.cli import _faithful_training, default_run_dir, faithful_model
+    from models.commands.training import default_run_dir, faithful_model, faithful_training
     from models.model import GPTConfig
-    from models.train import RECIPES, TrainConfig
+    from models.train import COURSE_SCHEDULES, TrainConfig
     assert faithful_model(GPTConfig()) and faithful_model(GPTConfig(variant="perceiver"))
     for changed in ({"variant": "perceiver", "bottleneck_dim": 32}, {"variant": "perceiver", "perceiver_wiring": "ln-both"},
                     {"n_layer": 2}, {"dropout": 0.0}, {"vocab_size": 255}):
         assert not faithful_model(GPTConfig(**changed)), changed
     for recipe in ("pretrain", "no-pretraining", "pretrain-finetune"):
-        assert _faithful_training(TrainConfig(**RECIPES[recipe], seed=3), recipe, None)
-        assert not _faithful_training(TrainConfig(**RECIPES[recipe]), recipe, 100)
-        assert not _faithful_training(TrainConfig(**{**RECIPES[recipe], "lr": 1e-3}), recipe, None)
+        assert faithful_training(TrainConfig(**COURSE_SCHEDULES[recipe], seed=3), recipe, None)
+        assert not faithful_training(TrainConfig(**COURSE_SCHEDULES[recipe]), recipe, 100)
+        assert not faithful_training(TrainConfig(**{**COURSE_SCHEDULES[recipe], "lr": 1e-3}), recipe, None)
     args = Namespace(variant=None, bottleneck_dim=None, perceiver_wiring=None, pretrained="p")
     # the variant of a finetune comes from the pretrained checkpoint's config, not from the options
     assert default_run_dir(args, "finetune", GPTConfig(variant="perceiver")).name == "finetune-perceiver-m64-pretrained"

@@ -137,6 +137,37 @@ def test_a_machine_too_slow_for_the_budget_is_told_after_two_epochs(tmp_path, da
     assert 0 < json.loads((results / "roomy.json").read_text())["projected_seconds"] <= 120
 
 
+def test_a_recipe_runs_from_python_with_typed_options_and_returns_its_record(tmp_path, data_dir, capsys):
+    """models.recipe.run(Recipe, RecipeRun, on_dev) -> Record (what a sweep calls): the record it
+    returns is the file it wrote, and on_dev sees each pretraining point of the record's curve; an
+    exception raised by on_dev (a pruned trial) ends the run without a record."""
+    from dataclasses import replace
+
+    from models.recipe import SMOKE, RecipeRun, run
+    from models.record import Record
+    recipe = replace(RECIPES["cpu-60"], **SMOKE)
+    seen = []
+    options = RecipeRun(smoke=True, seed=1, results_dir=tmp_path / "results", work=tmp_path / "work",
+                        data_dir=str(data_dir), progress=False, argv=["recipe", "cpu-60", "--smoke"],
+                        sweep={"study": "s", "trial": 0})
+    record = run(recipe, options, on_dev=lambda *point: seen.append(point))
+    assert record.name == "recipe-cpu-60-smoke-seed1" and record.recipe_name == "cpu-60" and record.seed == 1
+    assert Record.read(record.path) == record and record.command == "python -m models recipe cpu-60 --smoke"
+    assert record.sweep == {"study": "s", "trial": 0}
+    assert seen == [(p["epoch"], p["dev_correct"], record.dev_total) for p in record.curve if p["stage"] == "pretrain"]
+    assert len(seen) == recipe.pretrain_epochs // recipe.eval_every
+
+    class Pruned(Exception):
+        pass
+
+    def prune(epoch, correct, total):
+        raise Pruned(epoch)
+
+    with pytest.raises(Pruned):
+        run(recipe, replace(options, name="pruned"), on_dev=prune)
+    assert not (tmp_path / "results" / "pruned.json").exists()
+
+
 def test_recipe_user_mistakes_are_one_line(tmp_path, capsys):
     assert main(["recipe", "cpu-60", "--set", "colour=red"]) == 2
     err = capsys.readouterr().err

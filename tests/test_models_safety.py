@@ -83,12 +83,12 @@ def test_a_committed_record_is_never_replaced_and_the_refusal_comes_before_train
 def test_a_record_goes_to_runs_unless_report_results_is_named(capsys, monkeypatch, tmp_path):
     """Without --results-dir a record goes to runs/results (here redirected to a temporary
     folder); report/results, the committed evidence, is left byte for byte as it was."""
-    import models.cli
+    import models.commands.receptive_field
     import models.results
     before = tree_digest(REPO / "report" / "results")
     default = tmp_path / "runs-results"
     monkeypatch.setattr(models.results, "DEFAULT_RESULTS_DIR", default)
-    monkeypatch.setattr(models.cli, "DEFAULT_RESULTS_DIR", default)
+    monkeypatch.setattr(models.commands.receptive_field, "DEFAULT_RESULTS_DIR", default)
     assert models.results.DEFAULT_RESULTS_DIR != models.results.RESULTS_DIR
     code, out, _ = run(capsys, "london")
     assert code == 0 and (default / "london.json").is_file()
@@ -334,14 +334,15 @@ def test_an_unwritable_report_folder_is_one_line_before_the_build(tmp_path, wher
 
 
 def test_records_name_paths_relative_to_the_repository(tmp_path):
-    from models.results import write_record
-    path = write_record("x", variant="vanilla", recipe="unknown", faithful=False, device="cuda", command="c", seed=0,
-                        wall_seconds=1.0, steps=1, dev_correct=1, dev_total=2, results_dir=tmp_path,
-                        predictions=str(REPO / "runs" / "p.txt"), checkpoint=REPO / "runs" / "m.safetensors",
-                        nested={"eval_file": str(REPO.parent / "shared" / "data" / "birth_dev.tsv")})
+    from models.results import new_record, write_record
+    path = write_record(new_record(
+        name="x", variant="vanilla", recipe="unknown", faithful=False, device="cuda", command="c", seed=0,
+        wall_seconds=1.0, steps=1, dev_correct=1, dev_total=2, predictions=str(REPO / "runs" / "p.txt"),
+        checkpoint=REPO / "runs" / "m.safetensors",
+        pretrained={"eval_file": str(REPO.parent / "shared" / "data" / "birth_dev.tsv")}), tmp_path)
     record = json.loads(path.read_text())
     assert record["predictions"] == "runs/p.txt" and record["checkpoint"] == "runs/m.safetensors"
-    assert record["nested"]["eval_file"] == "../shared/data/birth_dev.tsv"
+    assert record["pretrained"]["eval_file"] == "../shared/data/birth_dev.tsv"
 
 
 def test_no_committed_record_names_a_machines_absolute_path():

@@ -12,7 +12,7 @@ from models.cli import main
 from models.data import read_tsv
 from models.evaluate import extract_prediction, predict
 from models.model import GPT, GPTConfig
-from models.train import RECIPES, TrainConfig, step_lr
+from models.train import COURSE_SCHEDULES, TrainConfig, step_lr
 
 torch.set_num_threads(1)
 TINY = ["--n-layer", "2", "--n-embd", "32", "--n-head", "2", "--no-progress"]
@@ -38,7 +38,7 @@ def course_trainer_lrs(batch_sizes, base, warmup_tokens=512 * 20, final_tokens=2
 def test_schedule_matches_the_course_trainer_over_a_whole_pretraining():
     """14,950 steps of batch 128 (the last of each epoch 121): rates as the course sets them,
     and the shape MODEL.md describes: floor near epoch 200, back to 6e-3 near 400, end near 7.2e-4."""
-    cfg = TrainConfig(**RECIPES["pretrain"])
+    cfg = TrainConfig(**COURSE_SCHEDULES["pretrain"])
     per_epoch = math.ceil(2937 / 128)
     assert per_epoch == 23 and cfg.epochs * per_epoch == 14_950
     sizes = ([128] * 22 + [2937 - 22 * 128]) * cfg.epochs
@@ -107,7 +107,7 @@ def test_an_epoch_visits_the_lines_in_file_order_with_fresh_span_corruption(data
     from models import data as D
     lines = D.read_wiki(data_dir / D.WIKI)
     ds = D.PretrainDataset(lines, vocab, seed=0)
-    cfg = TrainConfig(**RECIPES["pretrain"])
+    cfg = TrainConfig(**COURSE_SCHEDULES["pretrain"])
     assert cfg.shuffle is False and cfg.decay == "all-but-bias"
     first = {epoch: x for epoch, x, _ in D.step_batches(ds, 0, 128, [0, 23], shuffle=cfg.shuffle)}
     for epoch in (0, 1):
@@ -123,11 +123,11 @@ def test_an_epoch_visits_the_lines_in_file_order_with_fresh_span_corruption(data
 
 
 def test_faithful_means_the_course_trainer_and_the_old_rules_are_options(tmp_path, capsys):
-    from models.cli import _faithful_training
-    for recipe in RECIPES:
-        assert _faithful_training(TrainConfig(**RECIPES[recipe]), recipe, None)
-        assert not _faithful_training(TrainConfig(**RECIPES[recipe], decay="linear"), recipe, None)
-        assert not _faithful_training(TrainConfig(**RECIPES[recipe], shuffle=True), recipe, None)
+    from models.commands.training import faithful_training
+    for recipe in COURSE_SCHEDULES:
+        assert faithful_training(TrainConfig(**COURSE_SCHEDULES[recipe]), recipe, None)
+        assert not faithful_training(TrainConfig(**COURSE_SCHEDULES[recipe], decay="linear"), recipe, None)
+        assert not faithful_training(TrainConfig(**COURSE_SCHEDULES[recipe], shuffle=True), recipe, None)
     out = tmp_path / "run"
     common = ["pretrain", *TINY, "--limit", "16", "--batch-size", "8", "--max-steps", "2"]
     assert main([*common, "--out", str(out), "--shuffle", "--decay", "linear"]) == 0
@@ -148,7 +148,7 @@ def test_a_training_state_from_before_the_settings_resumes_as_it_ran():
     pick up today's defaults on resume."""
     from dataclasses import asdict
     from models.train import train_config_from_dict
-    stored = asdict(TrainConfig(**RECIPES["pretrain"]))
+    stored = asdict(TrainConfig(**COURSE_SCHEDULES["pretrain"]))
     del stored["decay"], stored["shuffle"]
     cfg = train_config_from_dict(stored)
     assert cfg.decay == "linear" and cfg.shuffle is True

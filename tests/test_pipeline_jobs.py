@@ -190,3 +190,25 @@ def test_a_bad_jobs_count_is_one_line(bad, capsys):
     assert main(["pipeline", "--smoke", "--jobs", bad]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("models: error: ") and "--jobs" in err
+
+
+@pytest.mark.parametrize("smoke", [False, True])
+@pytest.mark.parametrize("shuffle", [None, True, False])
+def test_a_stage_run_in_process_gets_the_options_its_command_line_gives(tmp_path, smoke, shuffle):
+    """One job runs each stage in this process with typed options (pipeline.stage_options), not
+    its command line parsed again; the stage's recorded argv (pipeline.json, the record's command)
+    must still say exactly those options: `python -m models <argv>` parses to the same."""
+    from argparse import Namespace
+
+    from models.cli import build_parser
+    from models.commands.training import TrainingOptions
+    from models.pipeline import stage_options
+    args = Namespace(device="cpu", smoke=smoke, seed=3, dtype="bf16", compile=True, baseline=True, decay="linear",
+                     shuffle=shuffle, data_dir="/d", tag="t")
+    (tmp_path / "vanilla-pretrain").mkdir()
+    (tmp_path / "vanilla-pretrain" / "state.pt").write_bytes(b"")  # a stage to resume
+    for stage, command, variant, pretrained in STAGES:
+        options = stage_options(args, stage, command, variant, pretrained, tmp_path, tmp_path / "results",
+                                tmp_path / "dev.tsv", remaining=99.4, threads=2)
+        assert options.argv[0] == command and ("--resume" in options.argv) == (stage == "vanilla-pretrain")
+        assert TrainingOptions.from_args(build_parser().parse_args(options.argv)) == options

@@ -41,7 +41,9 @@ def write_records(folder: Path, *records: dict) -> Path:
 
 def as_record(data: dict) -> Record:
     return Record(**{k: data[k] for k in ("name", "variant", "recipe", "faithful", "dev_correct", "dev_total")},
-                  path=f"{data['name']}.json", extra={k: v for k, v in data.items() if k in ("config", "replicate_of")})
+                  path=f"{data['name']}.json", **{k: v for k, v in data.items() if k in ("config", "replicate_of")},
+                  written=tuple(k for k in data if k in ("name", "variant", "recipe", "faithful", "dev_correct",
+                                                         "dev_total", "config", "replicate_of")))
 
 
 # --------------------------------------------------------------------------- the verdict rule
@@ -343,7 +345,7 @@ def test_the_committed_records_give_the_sheets_measured_verdicts():
 def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
     from dataclasses import asdict
 
-    from models.recipe import BEFORE_SETTING, RECIPES
+    from models.recipe import RECIPES
 
     defined = asdict(RECIPES["cpu-60"])
     curve = [{"stage": "pretrain", "epoch": 5, "seconds": 100.0, "dev_correct": 20},
@@ -376,8 +378,9 @@ def test_recipe_records_make_the_ablation_table_and_curve(built, tmp_path):
     assert re.search(r"\| r-seed0\.json \| — \(the recipe as defined\) \| 0 \|", md)
     assert re.search(r"\| r-nomix\.json \| mix_questions = 0 \| 0 \|[^\n]*8\.0%", md)
     assert "Other recorded runs" not in md  # recipe records have their own table
-    # a record made before a setting existed ran as BEFORE_SETTING says, not as the recipe now is
-    before = BEFORE_SETTING["line_form"]
+    # a record made before a setting existed ran as SETTINGS_BEFORE_THEY_EXISTED says, not as the recipe now is
+    from models.record import SETTINGS_BEFORE_THEY_EXISTED
+    before = SETTINGS_BEFORE_THEY_EXISTED["line_form"]
     expected = "— (the recipe as defined)" if before == defined["line_form"] else f"line_form = {before}"
     assert f"| r-old.json | {expected} | 0 |" in md
     # name recall: what the name alone reaches, and how much of it the question answered; "—" where not probed
