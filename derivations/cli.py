@@ -1,22 +1,21 @@
 """`python -m derivations`: the audit of every claim of the answer sheet."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+
+from fileguard.parsing import OneLineParser, UsageError, exit_with
 
 from . import check_cli, gradescope
 from .claims import REGISTRY, audit
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """User mistakes end in one line on stderr and exit status 2, never a usage dump or traceback."""
-
-    def error(self, message: str) -> None:  # noqa: D401 - argparse's API
-        self.exit(2, f"{self.prog}: error: {message}\n")
+def _error(message: str):
+    """A mistake found after parsing: `derivations: error: <message>`, exit 2."""
+    exit_with("derivations", UsageError(message))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="derivations",
         description="Decide every claim of the answer sheet (../shared/seed/CLAIMS.md) by SymPy proof, or anyone's "
@@ -35,19 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:  # named by the (sub)command it was in: `derivations check: error: ...`
+        exit_with(exc.prog, exc)
     if args.command == "ids":
         print("\n".join(REGISTRY))
         return 0
     if args.command == "check":
-        return check_cli.run(args, parser.error)
+        return check_cli.run(args, _error)
     if args.command == "gradescope":
-        return gradescope.run(args, parser.error)
+        return gradescope.run(args, _error)
     ids = getattr(args, "claim", None)
     unknown = [c for c in ids or [] if c not in REGISTRY]
     if unknown:
-        parser.error(f"unknown claim id {unknown[0]!r} (known: {', '.join(REGISTRY)})")
+        _error(f"unknown claim id {unknown[0]!r} (known: {', '.join(REGISTRY)})")
     results = audit(ids)
     if getattr(args, "json", False):
         json.dump({"claims": [r.to_json() for r in results]}, sys.stdout, ensure_ascii=False, indent=1)

@@ -12,7 +12,12 @@ from .errors import UserError
 
 class UsageError(UserError):
     """A mistake on the command line (a flag, a value): raised by OneLineParser, printed by the
-    command's main as one line."""
+    command's main as one line. ``prog`` is the (sub)command the mistake was in, e.g.
+    "derivations check", for a main that names it."""
+
+    def __init__(self, message: str, prog: str = ""):
+        super().__init__(message)
+        self.prog = prog
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -21,7 +26,7 @@ class OneLineParser(argparse.ArgumentParser):
     prints one line under its own name, whatever subcommand the mistake was in."""
 
     def error(self, message: str) -> NoReturn:  # argparse's API
-        raise UsageError(message)
+        raise UsageError(message, self.prog)
 
 
 def exit_with(prog: str, error: UserError) -> NoReturn:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from fileguard.errors import UserError
+from fileguard.parsing import OneLineParser, UsageError
 from fileguard.inputs import MiB
 
 from .output import json_safe, write_atomic
@@ -29,13 +30,6 @@ VALUES_MAX_BYTES = 64 * MiB  # a --values file; the arrays it gives are bounded 
 
 class CommandLineError(Exception):
     """An invalid invocation, reported as one line and exit status 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but every error is exactly one line and exit status 2."""
-
-    def error(self, message: str):  # noqa: D102 (argparse's signature)
-        fail(message)
 
 
 def fail(message: str):
@@ -105,12 +99,12 @@ def _show_progress(args) -> bool:
 
 # --- parser ------------------------------------------------------------------
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(
         prog="simulate",
         description="Monte Carlo of attention under an eta-perturbed key (questions 1(c) ii and 1(d) ii).",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{variance,sweep,bench,check}", parser_class=ArgumentParser)
+    sub = parser.add_subparsers(dest="command", metavar="{variance,sweep,bench,check}", parser_class=OneLineParser)
     sub.required = True
 
     v = sub.add_parser(
@@ -327,7 +321,10 @@ COMMANDS = {"variance": cmd_variance, "sweep": cmd_sweep, "bench": cmd_bench, "c
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as err:
+        fail(str(err))
     try:
         return COMMANDS[args.command](args)
     except (CommandLineError, UserError) as err:
