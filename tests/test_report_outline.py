@@ -140,7 +140,7 @@ def test_without_the_data_the_dev_set_size_is_the_records(built):
 
     def rec(total):
         return Record(name="r", variant="none", recipe="london", faithful=True, dev_correct=1, dev_total=total,
-                      path="r.json", extra={})
+                      path="r.json")
     assert _shared_dev_total([rec(250), rec(250)]) == 250
     assert _shared_dev_total([rec(250), rec(500)]) is None
     unknown = dataclasses.replace(ctx, dev_questions=None)
