@@ -8,6 +8,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from fileguard.datafolder import REPO_ROOT
 from fileguard.errors import UserError
 from fileguard.inputs import read_text
 from fileguard.inputs import regular_file as require_file
@@ -15,7 +16,13 @@ from fileguard.outputs import atomic_path, check_output
 from fileguard.outputs import write_atomic as atomic_write_text
 
 __all__ = ["UserError", "read_text", "require_file", "atomic_path", "check_output", "atomic_write_text",
-           "write_lines", "folder_lock"]
+           "write_lines", "folder_lock", "shown_path"]
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """`path` as a message or table shows it: relative to the repository when inside it, else whole."""
+    path = Path(path).resolve()
+    return os.path.relpath(path, REPO_ROOT) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def write_lines(path: Path, lines: list[str]) -> None:

@@ -33,6 +33,8 @@ from pathlib import Path
 import torch
 
 from . import data as D
+from .fileio import shown_path
+from .record import Record, RecordError
 from .results import RESULTS_DIR
 
 FULL_SIZE = {"n_layer": 4, "n_head": 8, "n_embd": 256}  # MODEL.md's model: the sizes the records must have
@@ -48,17 +50,10 @@ class Measured:
     device: str
 
 
-def _full_size(record: dict, variant: str) -> bool:
-    config = record.get("config") or {}
+def _full_size(record: Record, variant: str) -> bool:
+    config = record.config or {}
     return all(config.get(k) == v for k, v in FULL_SIZE.items()) and config.get("variant") == variant and \
         (variant == "vanilla" or config.get("bottleneck_dim") == 64)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(D.REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def measured_steps(kind: str, results_dir: Path = RESULTS_DIR, analysis_dir: Path = ANALYSIS,
@@ -72,32 +67,30 @@ def measured_steps(kind: str, results_dir: Path = RESULTS_DIR, analysis_dir: Pat
     records = []
     for path in sorted(results_dir.glob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = Record.read(path)
+        except (OSError, RecordError):
             continue
-        device = record.get("device") if isinstance(record, dict) else None
-        if isinstance(device, str) and (device == "cpu") == (kind == "cpu"):
+        if record.device is not None and (record.device == "cpu") == (kind == "cpu"):
             records.append((path, record))
-    if kind == "cuda" and gpu_name and any(r["device"] == gpu_name for _, r in records):
-        records = [(p, r) for p, r in records if r["device"] == gpu_name]
+    if kind == "cuda" and gpu_name and any(r.device == gpu_name for _, r in records):
+        records = [(p, r) for p, r in records if r.device == gpu_name]
     for path, r in records:
-        variant, steps, stage_seconds = r.get("variant"), r.get("steps") or 0, (r.get("pipeline") or {}).get(
-            "stage_seconds") or {}
-        if r.get("recipe") not in ("no-pretraining", "pretrain-finetune") or not _full_size(r, variant) or not steps:
+        variant, steps, stage_seconds = r.variant, r.steps or 0, (r.pipeline or {}).get("stage_seconds") or {}
+        if r.recipe not in ("no-pretraining", "pretrain-finetune") or not _full_size(r, variant) or not steps:
             continue
-        after = r["recipe"] == "pretrain-finetune"
-        train = r.get("train_seconds") or 0.0
+        after = r.recipe == "pretrain-finetune"
+        train = r.train_seconds or 0.0
         own = [s for s in stage_seconds if not s.endswith("pretrain")]
-        rest = stage_seconds[own[0]] - train if own else r.get("eval_seconds") or 0.0
+        rest = stage_seconds[own[0]] - train if own else r.eval_seconds or 0.0
         found.setdefault(("finetune", variant, after), []).append(
-            Measured(train / steps, max(rest, 0.0), _display(path), r["device"]))
-        pre = r.get("pretrained") or {}
+            Measured(train / steps, max(rest, 0.0), shown_path(path), r.device))
+        pre = r.pretrained or {}
         if after and pre.get("steps") and pre.get("wall_seconds"):
             pre_stage = [s for s in stage_seconds if s.endswith("pretrain")]
             rest = stage_seconds[pre_stage[0]] - pre["wall_seconds"] if pre_stage else 0.0
             found.setdefault(("pretrain", variant, False), []).append(
-                Measured(pre["wall_seconds"] / pre["steps"], max(rest, 0.0), _display(path) + " (its pretraining)",
-                         r["device"]))
+                Measured(pre["wall_seconds"] / pre["steps"], max(rest, 0.0), shown_path(path) + " (its pretraining)",
+                         r.device))
     if kind == "cpu":
         for path in sorted(analysis_dir.glob("bench-compare-*.json")):
             try:
@@ -108,7 +101,7 @@ def measured_steps(kind: str, results_dir: Path = RESULTS_DIR, analysis_dir: Pat
                 continue
             for row in rows:
                 found.setdefault(("pretrain", row["variant"], False), []).append(
-                    Measured(row["epoch_seconds_fast"] / epoch_steps, 0.0, _display(path) + " (fast epoch)",
+                    Measured(row["epoch_seconds_fast"] / epoch_steps, 0.0, shown_path(path) + " (fast epoch)",
                              f"cpu ({bench.get('cpu', '?')}, {bench.get('cpu_features', '?')}, "
                              f"{bench.get('threads', '?')} threads)"))
     chosen = {key: max(values, key=lambda m: m.step_seconds) for key, values in found.items()}

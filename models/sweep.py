@@ -29,15 +29,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import data as D
-from .fileio import UserError
+from .fileio import UserError, shown_path
 from .options import positive_int, seed_int
 from .recipe import RECIPES, SMOKE, RecipeRun, run
 from .results import check_name
 from .sweep_space import default_space, load_space
 
 DEFAULT_HEARTBEAT = 60  # seconds between a running trial's heartbeats; stale after twice that
-COUNTED = ("COMPLETE", "PRUNED", "RUNNING")
-OPEN_ATTEMPTS = 4  # tries to open a storage (see open_storage)  # trial states that use up one of the --trials
+COUNTED = ("COMPLETE", "PRUNED", "RUNNING")  # trial states that use up one of the --trials
+OPEN_ATTEMPTS = 4  # tries to open a storage (see open_storage)
 
 
 class Surplus(Exception):
@@ -53,10 +53,8 @@ def check_study(study: str) -> str:
 
 
 def default_storage(study: str) -> str:
-    """The SQLite URL of a study with no --storage: runs/sweeps/<study>.sqlite3 (its folder is created)."""
-    path = D.REPO_ROOT / "runs" / "sweeps" / f"{study}.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    """The SQLite URL of a study with no --storage: runs/sweeps/<study>.sqlite3 (open_storage makes its folder)."""
+    return f"sqlite:///{D.REPO_ROOT / 'runs' / 'sweeps' / f'{study}.sqlite3'}"
 
 
 def shown_url(url: str) -> str:
@@ -78,12 +76,6 @@ def quiet_optuna() -> None:
     import optuna
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-
-
-def shown_path(path: str | Path) -> str:
-    """`path` relative to the repository when inside it, else as it is."""
-    path = Path(path).resolve()
-    return os.path.relpath(path, D.REPO_ROOT) if path.is_relative_to(D.REPO_ROOT) else str(path)
 
 
 def open_storage(url: str, heartbeat: int):

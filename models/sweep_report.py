@@ -10,7 +10,7 @@ import warnings
 from pathlib import Path
 
 from . import data as D
-from .fileio import UserError, atomic_write_text
+from .fileio import UserError, atomic_write_text, shown_path
 
 
 def trial_rows(study) -> list[dict]:
@@ -83,7 +83,7 @@ def figures(study) -> tuple[dict[str, bytes], list[str]]:
 def run_sweep_report(args) -> int:
     """Print the study's table; write it and the figures to --out."""
     import optuna
-    from .sweep import check_study, default_storage, open_storage, quiet_optuna, shown_path, shown_url
+    from .sweep import check_study, default_storage, open_storage, quiet_optuna, shown_url
     quiet_optuna()
     check_study(args.study)
     if not args.storage and not (D.REPO_ROOT / "runs" / "sweeps" / f"{args.study}.sqlite3").is_file():
