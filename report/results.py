@@ -15,6 +15,7 @@ from models.record import Record, RecordError
 __all__ = ["Record", "ResultsError", "parse_record", "load_records", "load_analysis", "MetricsLog", "read_metrics",
            "find_metrics"]
 
+
 class ResultsError(Exception):
     """A record that cannot be used; the message is one line naming the file."""
 
